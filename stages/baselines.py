@@ -1,0 +1,36 @@
+"""Baseline forecasts in original units, on exactly the targets the models are scored on.
+
+A recurrent network earns its keep only if it beats these: persistence ("tomorrow is like
+today"), seasonal persistence (one season back) and the training mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def naive(observed: np.ndarray, positions: np.ndarray, horizon: int) -> np.ndarray:
+    """Last observed value: the target `horizon` steps before each target."""
+    return observed[positions - horizon]
+
+
+def seasonal_naive(observed: np.ndarray, positions: np.ndarray, season: int) -> np.ndarray:
+    """The value one season back; NaN where the series does not reach that far."""
+    back = positions - season
+    return np.where(back >= 0, observed[np.clip(back, 0, None)], np.nan)
+
+
+def train_mean(observed: np.ndarray, positions: np.ndarray, train_stop: int) -> np.ndarray:
+    """The mean of the training part of the series, for every target."""
+    return np.full(positions.shape, observed[:train_stop].mean())
+
+
+def forecasts(
+    observed: np.ndarray, positions: np.ndarray, horizon: int, season: int | None, train_stop: int
+) -> dict[str, np.ndarray]:
+    """Every baseline that applies to the task, by name."""
+    out = {"naive": naive(observed, positions, horizon)}
+    if season:
+        out["seasonal_naive"] = seasonal_naive(observed, positions, season)
+    out["mean"] = train_mean(observed, positions, train_stop)
+    return out

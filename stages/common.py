@@ -1,0 +1,107 @@
+"""Shared plumbing for every stage: params, clear errors and atomic writes.
+
+Nothing here imports TensorFlow, so stages that do not train stay fast to start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+PARAMS_FILE = Path("params.yaml")
+
+
+class StageError(Exception):
+    """A problem the user can fix: the message names the file, the problem and the fix."""
+
+
+def load_params(path: Path = PARAMS_FILE) -> dict[str, Any]:
+    """Read params.yaml, failing with a clear message rather than a traceback."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            params = yaml.safe_load(fh)
+    except FileNotFoundError as exc:
+        raise StageError(f"{path}: not found. Run the stage from the project root.") from exc
+    except yaml.YAMLError as exc:
+        raise StageError(f"{path}: not valid YAML ({exc}). Fix the syntax and re-run.") from exc
+    if not isinstance(params, dict):
+        raise StageError(f"{path}: expected a mapping at the top level.")
+    return params
+
+
+def section(params: dict[str, Any], group: str, key: str) -> dict[str, Any]:
+    """Return params[group][key], or say which keys exist when it is missing."""
+    entries = params.get(group) or {}
+    if key not in entries:
+        known = ", ".join(sorted(entries)) or "none"
+        raise StageError(
+            f"{PARAMS_FILE}: no entry '{key}' under '{group}' (known: {known}). "
+            f"Add it to {PARAMS_FILE} or pick a known one."
+        )
+    return entries[key]
+
+
+def require(entry: dict[str, Any], key: str, where: str) -> Any:
+    """Fetch a mandatory param, naming its full path when it is missing."""
+    if key not in entry or entry[key] is None:
+        raise StageError(f"{PARAMS_FILE}: '{where}.{key}' is required but missing. Add it.")
+    return entry[key]
+
+
+@contextmanager
+def atomic_path(target: Path | str) -> Iterator[Path]:
+    """Yield a temporary path next to `target`; rename it over `target` only on success.
+
+    An interrupted or failed write therefore never leaves a half-written file behind,
+    and whatever was at `target` before stays intact.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_json(path: Path | str, data: Any) -> None:
+    """Write JSON atomically with stable formatting (sorted keys keep diffs small)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def save_npz(path: Path | str, **arrays: np.ndarray) -> None:
+    """Write a compressed .npz atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+
+def load_npz(path: Path | str) -> dict[str, np.ndarray]:
+    """Load every array of an .npz into memory, with a clear error if it is missing."""
+    path = Path(path)
+    if not path.exists():
+        raise StageError(f"{path}: not found. Run the stage that produces it (dvc repro).")
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+def run_stage(main: Callable[[list[str]], None]) -> None:
+    """Run a stage's main, turning StageError into one clear line and exit code 1."""
+    try:
+        main(sys.argv[1:])
+    except StageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,185 @@
+"""Stage `evaluate@<task>`: score every variant of a task against its baselines.
+
+Writes metrics/<task>.json as {"models": {NAME: {SPLIT: {METRIC: value}}}, "baselines": ...}
+with RMSE / MAE in model space (`rmse`, `mae`) and in original units (`rmse_orig`,
+`mae_orig`), `skill` = 1 - RMSE / RMSE of naive persistence (original units), and for the
+test split `numpy_max_abs_diff`: how far stages/reference.py's numpy forward pass is from
+Keras's predictions. Also writes plots/<task>/predictions.csv for the plots stage.
+No TensorFlow here: predictions were saved by the train stage.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import mean_absolute_error, root_mean_squared_error
+
+from stages import baselines, reference
+from stages.common import StageError, atomic_path, load_npz, load_params, run_stage, section, write_json
+from stages.prepare import PREPARED_DIR, SPLITS
+from stages.train import MODELS_DIR, load_split_data, model_dir, model_inputs
+from stages.transforms import Transform
+
+METRICS_DIR = Path("metrics")
+PLOTS_DIR = Path("plots")
+
+
+def task_variants(params: dict[str, Any], task: str) -> dict[str, dict]:
+    """Variants whose `task` is this task, in params order."""
+    return {k: v for k, v in (params.get("variants") or {}).items() if v.get("task") == task}
+
+
+def scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """RMSE and MAE over the targets where the forecast exists."""
+    ok = np.isfinite(predicted)
+    if not ok.any():
+        return {}
+    return {
+        "rmse": float(root_mean_squared_error(actual[ok], predicted[ok])),
+        "mae": float(mean_absolute_error(actual[ok], predicted[ok])),
+    }
+
+
+def split_scores(actual_model, pred_model, actual_orig, pred_orig) -> dict[str, float]:
+    """Model-space and original-unit scores for one split, plus the target count."""
+    out = scores(actual_model, pred_model)
+    orig = scores(actual_orig, pred_orig)
+    out.update({f"{k}_orig": v for k, v in orig.items()})
+    out["count"] = int(np.isfinite(pred_orig).sum())
+    return out
+
+
+class TaskData:
+    """The targets of every split, flattened, in model space and original units."""
+
+    def __init__(self, task: str, prepared: Path = PREPARED_DIR):
+        self.splits, self.meta = load_split_data(task, prepared)
+        self.series = load_npz(prepared / task / "series.npz")
+        self.transform = Transform.from_dict(self.meta["transform"])
+        self.observed = self.series["target"]
+
+    def positions(self, split: str) -> np.ndarray:
+        return self.splits[split]["positions"].reshape(-1)
+
+    def actual(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.splits[split]["y"].reshape(-1), self.observed[self.positions(split)]
+
+    def to_original(self, split: str, scaled: np.ndarray) -> np.ndarray:
+        return self.transform.target_to_original(scaled, self.observed, self.positions(split))
+
+    def to_model(self, split: str, orig: np.ndarray) -> np.ndarray:
+        return self.transform.target_to_model(orig, self.observed, self.positions(split))
+
+
+def evaluate_baselines(data: TaskData, cfg: dict) -> tuple[dict, dict]:
+    """Scores and original-unit forecasts of every baseline, per split."""
+    horizon = int(data.meta["window"].get("horizon", 1))
+    metrics: dict[str, dict] = {}
+    preds: dict[str, dict] = {}
+    for split in SPLITS:
+        pos = data.positions(split)
+        if not len(pos):
+            continue
+        actual_m, actual_o = data.actual(split)
+        fc = baselines.forecasts(data.observed, pos, horizon, cfg.get("season"), data.meta["bounds"][0])
+        for name, orig in fc.items():
+            model_space = data.to_model(split, orig)
+            metrics.setdefault(name, {})[split] = split_scores(actual_m, model_space, actual_o, orig)
+            preds.setdefault(name, {})[split] = orig
+    return metrics, preds
+
+
+def evaluate_model(data: TaskData, name: str, variant: dict, models: Path) -> tuple[dict, dict]:
+    """Scores per split for one trained variant, plus the numpy reference check on test."""
+    out_dir = model_dir(data.meta["task"], name, models)
+    preds = load_npz(out_dir / "predictions.npz")
+    metrics, orig_preds = {}, {}
+    for split in SPLITS:
+        if not len(data.positions(split)):
+            continue
+        scaled = preds[split].reshape(-1).astype(np.float64)
+        orig = data.to_original(split, scaled)
+        actual_m, actual_o = data.actual(split)
+        metrics[split] = split_scores(actual_m, scaled, actual_o, orig)
+        orig_preds[split] = orig
+    metrics["test"]["numpy_max_abs_diff"] = reference_gap(data, variant, out_dir, preds["test"])
+    return metrics, orig_preds
+
+
+def reference_gap(data: TaskData, variant: dict, out_dir: Path, keras_pred: np.ndarray) -> float:
+    """Max |numpy forward pass - Keras prediction| on the test windows."""
+    weights = load_npz(out_dir / "weights.npz")
+    saved = json.loads((out_dir / "variant.json").read_text(encoding="utf-8"))
+    x = model_inputs(data.splits["test"]["x"], variant).astype(np.float64)
+    ours = reference.predict(variant["model"], [weights[k] for k in sorted(weights)], x,
+                             batch_size=saved["batch_size"])
+    return float(np.max(np.abs(ours.reshape(-1) - keras_pred.reshape(-1))))
+
+
+def add_skill(models: dict, base: dict) -> None:
+    """skill = 1 - RMSE / RMSE of naive persistence, in original units, per split."""
+    for splits in models.values():
+        for split, m in splits.items():
+            ref = base.get("naive", {}).get(split, {}).get("rmse_orig")
+            if ref and "rmse_orig" in m:
+                m["skill"] = 1.0 - m["rmse_orig"] / ref
+
+
+def prediction_table(data: TaskData, named_preds: dict[str, dict]) -> pd.DataFrame:
+    """Long table (variant, split, idx, date, actual, predicted), one row per target position."""
+    frames = []
+    dates = data.series["dates"]
+    for name, per_split in named_preds.items():
+        for split, orig in per_split.items():
+            pos = data.positions(split)
+            frame = pd.DataFrame({"variant": name, "split": split, "idx": pos, "date": dates[pos],
+                                  "actual": data.observed[pos], "predicted": orig})
+            frames.append(frame.drop_duplicates("idx"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def report(task: str, models: dict, base: dict) -> None:
+    """Say plainly, per model, whether it beats naive persistence on test."""
+    naive = base["naive"]["test"]["rmse_orig"]
+    for name, splits in models.items():
+        rmse = splits["test"]["rmse_orig"]
+        verdict = "beats" if rmse < naive else "does NOT beat"
+        print(f"evaluate {task}: {name} {verdict} naive persistence on test "
+              f"(RMSE {rmse:.4g} vs {naive:.4g}, skill {splits['test']['skill']:+.3f}; "
+              f"numpy gap {splits['test']['numpy_max_abs_diff']:.1e})")
+
+
+def evaluate_task(task: str, params: dict, prepared: Path = PREPARED_DIR, models: Path = MODELS_DIR,
+                  metrics_dir: Path = METRICS_DIR, plots_dir: Path = PLOTS_DIR) -> dict:
+    """Evaluate every variant of `task`; write the metrics file and the prediction table."""
+    cfg = section(params, "tasks", task)
+    variants = task_variants(params, task)
+    if not variants:
+        raise StageError(f"params.yaml: no variant has task '{task}'. Add one under variants.")
+    data = TaskData(task, prepared)
+    base_metrics, base_preds = evaluate_baselines(data, cfg)
+    model_metrics, model_preds = {}, {}
+    for name, variant in variants.items():
+        model_metrics[name], model_preds[name] = evaluate_model(data, name, variant, models)
+    add_skill(model_metrics, base_metrics)
+    result = {"models": model_metrics, "baselines": base_metrics}
+    table = prediction_table(data, {**model_preds, **{f"baseline:{k}": v for k, v in base_preds.items()}})
+    with atomic_path(plots_dir / task / "predictions.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    write_json(metrics_dir / f"{task}.json", result)
+    report(task, model_metrics, base_metrics)
+    return result
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 1:
+        raise StageError("usage: python -m stages.evaluate <task>")
+    evaluate_task(argv[0], load_params())
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,161 @@
+"""Stage `prepare@<task>`: validate the raw CSV, split by time, scale, and window.
+
+Writes to data/prepared/<task>/:
+- series.npz: original values (time, features), original target, dates, scaled values;
+- train.npz / val.npz / test.npz: x (samples, steps, features), y and the series
+  positions of every target (so baselines and plots use exactly the same targets);
+- meta.json: the fitted transform, the split bounds and the window settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stages import windows
+from stages.common import StageError, load_params, require, run_stage, save_npz, section, write_json
+from stages.datasets.timeseries import read_csv
+from stages.transforms import Transform
+
+RAW_DIR = Path("data/raw")
+PREPARED_DIR = Path("data/prepared")
+SPLITS = ("train", "val", "test")
+
+
+def load_task_frame(task: str, cfg: dict[str, Any], raw_dir: Path = RAW_DIR):
+    """Read the task's CSV with its date and feature columns, validated."""
+    where = f"tasks.{task}"
+    path = raw_dir / require(cfg, "dataset", where) / require(cfg, "file", where)
+    features = list(require(cfg, "features", where))
+    target = require(cfg, "target", where)
+    columns = features + ([target] if target not in features else [])
+    return read_csv(path, cfg.get("date"), columns), features, target
+
+
+def sliding_splits(
+    scaled: np.ndarray, target: np.ndarray, bounds: tuple[int, int], window: dict, first_valid: int
+) -> dict[str, tuple[np.ndarray, ...]]:
+    """Windows for each split; a split's targets all lie inside that split."""
+    n = len(scaled)
+    edges = {"train": (0, bounds[0]), "val": (bounds[0], bounds[1]), "test": (bounds[1], n)}
+    lookback, horizon = int(window["lookback"]), int(window.get("horizon", 1))
+    out = {}
+    for split, (start, stop) in edges.items():
+        pos = windows.target_positions(
+            start, stop, lookback, horizon, int(window.get("stride", 1)),
+            window.get("context", "segment"), first_valid,
+        )
+        x, y = windows.sliding_windows(scaled, target, pos, lookback, horizon)
+        out[split] = (x, y, pos)
+    return out
+
+
+def stateful_layout(window: dict) -> dict[str, tuple[int, int, int]]:
+    """(base, batches, row_gap) per split: training as seed 003, then held-out streams."""
+    steps, size = int(window["time_steps"]), int(window["batch_size"])
+    train_batches, eval_batches = int(window["train_batches"]), int(window["eval_batches"])
+    val_base = (train_batches + size - 1) * steps
+    test_base = val_base + size * eval_batches * steps
+    return {
+        "train": (0, train_batches, steps),
+        "val": (val_base, eval_batches, eval_batches * steps),
+        "test": (test_base, eval_batches, eval_batches * steps),
+    }
+
+
+def stateful_splits(scaled: np.ndarray, target: np.ndarray, window: dict, path_hint: str):
+    """Seed 003's stateful batches for training, disjoint continuous streams for val/test."""
+    steps, size = int(window["time_steps"]), int(window["batch_size"])
+    layout = stateful_layout(window)
+    base, batches, gap = layout["test"]
+    needed = base + (size - 1) * gap + batches * steps
+    if needed > len(scaled):
+        raise StageError(
+            f"{path_hint}: {len(scaled)} rows, but the stateful window layout needs {needed}. "
+            "Raise datasets.<name>.points or lower train_batches/eval_batches in params.yaml."
+        )
+    out = {}
+    for split, (base, batches, gap) in layout.items():
+        starts = windows.stateful_starts(base, batches, size, steps, gap)
+        out[split] = windows.sequence_windows(scaled, target, starts, steps)
+    return out, (layout["val"][0], layout["test"][0])
+
+
+def prepare_task(task: str, cfg: dict[str, Any], raw_dir: Path = RAW_DIR,
+                 out_dir: Path = PREPARED_DIR) -> dict[str, int]:
+    """Run the whole preparation for one task; returns the sample count per split."""
+    frame, features, target_name = load_task_frame(task, cfg, raw_dir)
+    values = frame[features].to_numpy(np.float64)
+    target = frame[target_name].to_numpy(np.float64)
+    window = dict(require(cfg, "window", f"tasks.{task}"))
+    layout = window.get("layout", "sliding")
+    transform = make_transform(task, cfg, features, target_name, values)
+    all_cols = np.column_stack([values, target]) if target_name not in features else values
+    if layout == "stateful":
+        bounds = stateful_layout(window)["val"][0], stateful_layout(window)["test"][0]
+    elif layout == "sliding":
+        split = require(cfg, "split", f"tasks.{task}")
+        bounds = windows.split_bounds(len(values), float(split["val"]), float(split["test"]))
+    else:
+        raise StageError(f"params.yaml: tasks.{task}.window.layout must be sliding or stateful.")
+    fit_rows = slice(0, None) if cfg.get("transform", {}).get("fit_on") == "all" else slice(0, bounds[0])
+    if bounds[0] < 2:
+        raise StageError(f"params.yaml: tasks.{task}: the training split is empty; raise split.val.")
+    transform.fit(all_cols, fit_rows)
+    scaled_all = transform.forward(all_cols)
+    scaled = scaled_all[:, : len(features)]
+    scaled_target = scaled_all[:, transform.target_column]
+    if layout == "stateful":
+        splits, bounds = stateful_splits(scaled, scaled_target, window, f"{raw_dir}/{cfg['dataset']}")
+    else:
+        splits = sliding_splits(scaled, scaled_target, bounds, window, transform.difference)
+    if len(splits["train"][0]) == 0 or len(splits["test"][0]) == 0:
+        raise StageError(
+            f"params.yaml: tasks.{task}: the window settings leave no training or test "
+            "samples; lower window.lookback or change split."
+        )
+    write_outputs(out_dir / task, frame, values, target, scaled, scaled_target, splits)
+    write_json(out_dir / task / "meta.json", {
+        "task": task, "bounds": list(map(int, bounds)), "window": window,
+        "transform": transform.to_dict(), "features": features, "target": target_name,
+    })
+    return {split: len(arrays[0]) for split, arrays in splits.items()}
+
+
+def make_transform(task: str, cfg: dict, features: list[str], target: str, values) -> Transform:
+    """The unfitted transform; the target is its own column when it is not a feature."""
+    col = features.index(target) if target in features else len(features)
+    transform = Transform.from_params(cfg.get("transform", {}), col)
+    if transform.log and (values <= 0).any():
+        raise StageError(f"params.yaml: tasks.{task}.transform.log needs positive values.")
+    horizon = int(cfg.get("window", {}).get("horizon", 1))
+    if transform.difference and transform.difference < horizon:
+        raise StageError(
+            f"params.yaml: tasks.{task}.transform.difference ({transform.difference}) must be "
+            f">= window.horizon ({horizon}): the reference value must be known when forecasting."
+        )
+    return transform
+
+
+def write_outputs(out: Path, frame, values, target, scaled, scaled_target, splits) -> None:
+    """Write series.npz and one npz per split (each file atomically)."""
+    save_npz(out / "series.npz", values=values, target=target, scaled=scaled,
+             scaled_target=scaled_target,
+             dates=frame["date"].to_numpy(dtype=str))
+    for split, (x, y, pos) in splits.items():
+        save_npz(out / f"{split}.npz", x=x, y=y, positions=pos)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 1:
+        raise StageError("usage: python -m stages.prepare <task>")
+    task = argv[0]
+    cfg = section(load_params(), "tasks", task)
+    counts = prepare_task(task, cfg)
+    print(f"prepare {task}: " + ", ".join(f"{k} {v} samples" for k, v in counts.items()))
+
+
+if __name__ == "__main__":
+    run_stage(main)

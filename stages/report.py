@@ -1,0 +1,85 @@
+"""Stage `report`: the results table in results.md, generated from metrics/<task>.json.
+
+README.md carries a copy between markers; `python -m stages.report --readme` refreshes it
+and a test fails when the two differ, so the README never shows a number typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from stages.common import StageError, atomic_path, load_params, run_stage
+
+RESULTS = Path("results.md")
+README = Path("README.md")
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def fmt(value: float | None) -> str:
+    """Four significant digits; an empty cell when the metric does not exist."""
+    return "" if value is None else f"{value:.4g}"
+
+
+def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]:
+    """One row per model and per baseline, test split, models first."""
+    units = cfg.get("units", "")
+    rows = []
+    for kind, entries in (("model", metrics["models"]), ("baseline", metrics["baselines"])):
+        for name, splits in entries.items():
+            test = splits.get("test", {})
+            skill = test.get("skill")
+            verdict = "" if skill is None else ("yes" if skill > 0 else "**no**")
+            label = name if kind == "model" else f"_{name}_ (baseline)"
+            rows.append(
+                f"| {task} | {label} | {fmt(test.get('rmse_orig'))} {units} | "
+                f"{fmt(test.get('mae_orig'))} | {fmt(test.get('rmse'))} | {fmt(skill)} | "
+                f"{verdict} | {published.get(name, '')} |"
+            )
+    return rows
+
+
+def render(params: dict[str, Any], metrics_dir: Path = Path("metrics")) -> str:
+    """The markdown table for every task that has a metrics file."""
+    lines = [
+        f"Profile: `{params.get('profile', 'default')}`. Test split, original units unless "
+        "noted; skill = 1 - RMSE / RMSE(naive persistence).",
+        "",
+        "| Task | Model | Test RMSE | Test MAE | RMSE (scaled) | Skill | Beats naive? | Seed reported |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    published = params.get("published") or {}
+    for task, cfg in (params.get("tasks") or {}).items():
+        path = metrics_dir / f"{task}.json"
+        if not path.exists():
+            raise StageError(f"{path}: not found. Run `dvc repro evaluate@{task}` first.")
+        lines += task_rows(task, cfg, json.loads(path.read_text(encoding="utf-8")), published)
+    return "\n".join(lines) + "\n"
+
+
+def sync_readme(table: str, readme: Path = README) -> bool:
+    """Replace the README block between the markers; True when it changed."""
+    text = readme.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        raise StageError(f"{readme}: markers {BEGIN} / {END} not found; add them around the table.")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    new = f"{head}{BEGIN}\n{table}{END}{tail}"
+    if new != text:
+        with atomic_path(readme) as tmp:
+            tmp.write_text(new, encoding="utf-8")
+    return new != text
+
+
+def main(argv: list[str]) -> None:
+    table = render(load_params())
+    with atomic_path(RESULTS) as tmp:
+        tmp.write_text(table, encoding="utf-8")
+    print(f"wrote {RESULTS}")
+    if "--readme" in argv:
+        print("README.md updated" if sync_readme(table) else "README.md already up to date")
+
+
+if __name__ == "__main__":
+    run_stage(main)

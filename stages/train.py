@@ -1,0 +1,200 @@
+"""Stage `train@<variant>`: fit one model variant and save it with its predictions.
+
+Writes models/<task>/<variant>/: model.keras (Keras format), weights.npz (the same
+weights as plain arrays, for the numpy reference check), predictions.npz (model-space
+predictions for every split) and variant.json (what was trained). Per-epoch losses go
+to metrics/train/<task>/<variant>/ through DVCLive, so `dvc plots show` draws them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stages import windows
+from stages.common import (
+    StageError,
+    atomic_path,
+    load_npz,
+    load_params,
+    require,
+    run_stage,
+    save_npz,
+    section,
+    write_json,
+)
+from stages.prepare import PREPARED_DIR, SPLITS
+
+MODELS_DIR = Path("models")
+LIVE_DIR = Path("metrics/train")
+
+
+def model_dir(task: str, name: str, root: Path = MODELS_DIR) -> Path:
+    return root / task / name
+
+
+def live_dir(task: str, name: str, root: Path = LIVE_DIR) -> Path:
+    return root / task / name
+
+
+def load_split_data(task: str, prepared: Path = PREPARED_DIR) -> tuple[dict, dict]:
+    """The prepared splits of a task and its meta.json."""
+    meta_path = prepared / task / "meta.json"
+    if not meta_path.exists():
+        raise StageError(f"{meta_path}: not found. Run `dvc repro prepare@{task}` first.")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    return {split: load_npz(prepared / task / f"{split}.npz") for split in SPLITS}, meta
+
+
+def training_windows(task: str, meta: dict, stride: int, prepared: Path = PREPARED_DIR):
+    """Re-window the training split with another stride (e.g. overlapping windows).
+
+    Only the training windows change: validation and test keep the task's windows, so
+    every variant of a task is scored on exactly the same targets.
+    """
+    window = meta["window"]
+    if window.get("layout", "sliding") != "sliding":
+        raise StageError(f"params.yaml: train_stride needs a sliding window layout (task {task}).")
+    series = load_npz(prepared / task / "series.npz")
+    lookback, horizon = int(window["lookback"]), int(window.get("horizon", 1))
+    pos = windows.target_positions(
+        0, meta["bounds"][0], lookback, horizon, stride, window.get("context", "segment"),
+        int(meta["transform"]["difference"]),
+    )
+    x, y = windows.sliding_windows(series["scaled"], series["scaled_target"], pos, lookback, horizon)
+    return {"x": x, "y": y, "positions": pos}
+
+
+def model_inputs(x: np.ndarray, variant: dict) -> np.ndarray:
+    """Apply the variant's input options (reversed time order) to a batch of windows."""
+    return x[:, ::-1] if variant.get("reverse") else x
+
+
+def set_determinism(seed: int) -> None:
+    """Same seed, same numbers: Python, NumPy and TF seeds plus deterministic TF ops."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def reset_states(model) -> None:
+    """Zero the state of every stateful layer (Keras 3 does not do it between calls)."""
+    for layer in model.layers:
+        if getattr(layer, "stateful", False):
+            layer.reset_states()
+
+
+def callbacks(cfg: dict, live, has_val: bool, stateful: bool, best_path: Path, model) -> list:
+    """DVCLive always; EarlyStopping / best checkpoint when params ask and a val split exists."""
+    import keras
+    from dvclive.keras import DVCLiveCallback
+
+    out: list = [DVCLiveCallback(live=live)]
+    if stateful:
+        out.append(keras.callbacks.LambdaCallback(on_epoch_begin=lambda *_: reset_states(model)))
+    wants_val = cfg.get("early_stopping") or cfg.get("restore_best")
+    if wants_val and not has_val:
+        print("warning: no validation split, so early stopping / best-weights are off; "
+              "training runs all epochs.")
+        return out
+    if cfg.get("early_stopping"):
+        out.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=int(cfg["early_stopping"].get("patience", 10)),
+            min_delta=float(cfg["early_stopping"].get("min_delta", 0.0)), verbose=1,
+        ))
+    if cfg.get("restore_best"):
+        out.append(keras.callbacks.ModelCheckpoint(
+            best_path, monitor="val_loss", save_best_only=True, save_weights_only=True,
+        ))
+    return out
+
+
+def fit(model, data: dict, variant: dict, batch_size: int, stateful: bool, live, out: Path):
+    """Train; returns the Keras History. Restores the best validation weights if asked."""
+    cfg = variant["train"]
+    has_val = len(data["val"]["y"]) > 0 and not stateful
+    best_path = out / "best.weights.h5"
+    model.fit(
+        model_inputs(data["train"]["x"], variant), data["train"]["y"],
+        validation_data=(model_inputs(data["val"]["x"], variant), data["val"]["y"]) if has_val else None,
+        epochs=int(require(cfg, "epochs", "variants.<name>.train")),
+        batch_size=batch_size,
+        shuffle=bool(cfg.get("shuffle", True)) and not stateful,
+        callbacks=callbacks(cfg, live, has_val, stateful, best_path, model),
+        verbose=2,
+    )
+    if best_path.exists():
+        model.load_weights(best_path)
+        best_path.unlink()
+
+
+def predict_splits(model, data: dict, variant: dict, batch_size: int) -> dict[str, np.ndarray]:
+    """Model-space predictions per split; stateful models start each split from zero state."""
+    preds = {}
+    for split in SPLITS:
+        x = model_inputs(data[split]["x"], variant)
+        reset_states(model)
+        preds[split] = (
+            model.predict(x, batch_size=batch_size, verbose=0) if len(x) else np.zeros((0, 1))
+        )
+    return preds
+
+
+def train_variant(name: str, variant: dict[str, Any], seed: int,
+                  prepared: Path = PREPARED_DIR, models: Path = MODELS_DIR,
+                  live_root: Path = LIVE_DIR) -> dict[str, Any]:
+    """Train one variant end to end and write all of its outputs."""
+    from dvclive import Live
+
+    from stages.zoo import build_model, compile_model
+
+    task = require(variant, "task", f"variants.{name}")
+    data, meta = load_split_data(task, prepared)
+    cfg = require(variant, "train", f"variants.{name}")
+    if cfg.get("train_stride"):
+        data["train"] = training_windows(task, meta, int(cfg["train_stride"]), prepared)
+    arch = require(variant, "model", f"variants.{name}")
+    stateful = bool(arch.get("stateful"))
+    batch_size = int(meta["window"]["batch_size"] if stateful else cfg.get("batch_size", 32))
+    set_determinism(seed)
+    model = build_model(arch, data["train"]["x"].shape[1:], batch_size if stateful else None)
+    compile_model(model, cfg)
+    out = model_dir(task, name, models)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with Live(str(live_dir(task, name, live_root)), dvcyaml=None, save_dvc_exp=False) as live:
+        fit(model, data, variant, batch_size, stateful, live, out)
+    seconds = time.perf_counter() - started
+    preds = predict_splits(model, data, variant, batch_size)
+    save_outputs(model, out, preds, name, variant, batch_size)
+    print(f"train {name}: {seconds:.1f} s, {model.count_params()} parameters")
+    return {"seconds": seconds}
+
+
+def save_outputs(model, out: Path, preds: dict, name: str, variant: dict, batch_size: int) -> None:
+    """Keras model, plain weights, predictions and the variant's params, each atomically."""
+    with atomic_path(out / "model.keras") as tmp:
+        model.save(tmp.with_suffix(".keras"))
+        tmp.with_suffix(".keras").replace(tmp)
+    weights = {f"w{i:03d}": w for i, w in enumerate(model.get_weights())}
+    save_npz(out / "weights.npz", **weights)
+    save_npz(out / "predictions.npz", **preds)
+    write_json(out / "variant.json", {"name": name, "batch_size": batch_size, **variant})
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 1:
+        raise StageError("usage: python -m stages.train <variant>")
+    params = load_params()
+    variant = section(params, "variants", argv[0])
+    train_variant(argv[0], variant, int(params.get("seed", 0)))
+
+
+if __name__ == "__main__":
+    run_stage(main)
