@@ -115,12 +115,12 @@ def callbacks(cfg: dict, live, has_val: bool, stateful: bool, best_path: Path, m
     return out
 
 
-def fit(model, data: dict, variant: dict, batch_size: int, stateful: bool, live, out: Path):
-    """Train; returns the Keras History. Restores the best validation weights if asked."""
+def fit(model, data: dict, variant: dict, batch_size: int, stateful: bool, live, out: Path) -> dict:
+    """Train; returns the per-epoch history. Restores the best validation weights if asked."""
     cfg = variant["train"]
     has_val = len(data["val"]["y"]) > 0 and not stateful
     best_path = out / "best.weights.h5"
-    model.fit(
+    history = model.fit(
         model_inputs(data["train"]["x"], variant), data["train"]["y"],
         validation_data=(model_inputs(data["val"]["x"], variant), data["val"]["y"]) if has_val else None,
         epochs=int(require(cfg, "epochs", "variants.<name>.train")),
@@ -132,6 +132,17 @@ def fit(model, data: dict, variant: dict, batch_size: int, stateful: bool, live,
     if best_path.exists():
         model.load_weights(best_path)
         best_path.unlink()
+    return history.history
+
+
+def summarise(live, history: dict) -> None:
+    """Add epochs run and the best validation epoch to DVCLive's metrics.json."""
+    live.summary["epochs_run"] = len(history["loss"])
+    if history.get("val_loss"):
+        best = int(np.argmin(history["val_loss"]))
+        live.summary["best_epoch"] = best + 1
+        live.summary["best_val_loss"] = float(history["val_loss"][best])
+    live.make_summary()
 
 
 def predict_splits(model, data: dict, variant: dict, batch_size: int) -> dict[str, np.ndarray]:
@@ -157,19 +168,21 @@ def train_variant(name: str, variant: dict[str, Any], seed: int,
     task = require(variant, "task", f"variants.{name}")
     data, meta = load_split_data(task, prepared)
     cfg = require(variant, "train", f"variants.{name}")
+    fit_data = dict(data)  # predictions below always use the task's own windows
     if cfg.get("train_stride"):
-        data["train"] = training_windows(task, meta, int(cfg["train_stride"]), prepared)
+        fit_data["train"] = training_windows(task, meta, int(cfg["train_stride"]), prepared)
     arch = require(variant, "model", f"variants.{name}")
     stateful = bool(arch.get("stateful"))
     batch_size = int(meta["window"]["batch_size"] if stateful else cfg.get("batch_size", 32))
     set_determinism(seed)
-    model = build_model(arch, data["train"]["x"].shape[1:], batch_size if stateful else None)
-    compile_model(model, cfg)
+    model = build_model(arch, fit_data["train"]["x"].shape[1:], batch_size if stateful else None,
+                        f"variants.{name}.model")
+    compile_model(model, cfg, f"variants.{name}.train")
     out = model_dir(task, name, models)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with Live(str(live_dir(task, name, live_root)), dvcyaml=None, save_dvc_exp=False) as live:
-        fit(model, data, variant, batch_size, stateful, live, out)
+        summarise(live, fit(model, fit_data, variant, batch_size, stateful, live, out))
     seconds = time.perf_counter() - started
     preds = predict_splits(model, data, variant, batch_size)
     save_outputs(model, out, preds, name, variant, batch_size)

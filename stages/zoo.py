@@ -1,0 +1,100 @@
+"""Model zoo: every seed model, built from a `model:` block of params.yaml.
+
+    model:
+      layers:                    # in order
+        - {type: simple_rnn | lstm | gru, units: 32, activation: tanh,
+           recurrent_activation: sigmoid, dropout: 0.0, recurrent_dropout: 0.0,
+           bidirectional: false, return_sequences: null}   # null = automatic
+        - {type: dense, units: 32, activation: relu}
+        - {type: dropout, rate: 0.3}
+        - {type: flatten}
+      head: {units: 1, activation: linear}   # TimeDistributed when sequence_output
+      stateful: false            # carry state across batches (seed 003)
+      sequence_output: false     # many-to-many: one output per time step
+
+stages/reference.py mirrors this in numpy, so both read the same schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import layers
+
+from stages.common import StageError
+from stages.reference import RNN_TYPES, return_sequences
+
+RNN = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": keras.optimizers.SGD,
+}
+assert set(RNN) == set(RNN_TYPES)
+
+
+def _units(spec: dict, where: str) -> int:
+    if not spec.get("units"):
+        raise StageError(f"params.yaml: {where}.units is required (a positive integer).")
+    return int(spec["units"])
+
+
+def rnn_layer(spec: dict, sequences: bool, stateful: bool, where: str) -> keras.Layer:
+    """One recurrent layer, wrapped in Bidirectional when asked."""
+    kwargs: dict[str, Any] = {
+        "units": _units(spec, where),
+        "activation": spec.get("activation", "tanh"),
+        "dropout": float(spec.get("dropout", 0.0)),
+        "recurrent_dropout": float(spec.get("recurrent_dropout", 0.0)),
+        "return_sequences": sequences,
+        "stateful": stateful,
+    }
+    if spec["type"] != "simple_rnn":
+        kwargs["recurrent_activation"] = spec.get("recurrent_activation", "sigmoid")
+    layer = RNN[spec["type"]](**kwargs)
+    return layers.Bidirectional(layer) if spec.get("bidirectional") else layer
+
+
+def other_layer(spec: dict, where: str) -> keras.Layer:
+    """Dense, Dropout or Flatten."""
+    kind = spec.get("type")
+    if kind == "dense":
+        return layers.Dense(_units(spec, where), activation=spec.get("activation"))
+    if kind == "dropout":
+        return layers.Dropout(float(spec.get("rate", 0.0)))
+    if kind == "flatten":
+        return layers.Flatten()
+    known = ", ".join([*RNN, "dense", "dropout", "flatten"])
+    raise StageError(f"params.yaml: {where}.type {kind!r} is unknown (known: {known}).")
+
+
+def build_model(arch: dict, input_shape: tuple[int, ...], batch_size: int | None = None,
+                where: str = "model") -> keras.Sequential:
+    """A Sequential model for (time steps, features) inputs; stateful models fix the batch."""
+    stateful = bool(arch.get("stateful"))
+    if stateful:
+        inputs = keras.Input(batch_shape=(batch_size, *input_shape))
+    else:
+        inputs = keras.Input(shape=tuple(input_shape))
+    model = keras.Sequential([inputs])
+    seqs = return_sequences(arch)
+    for i, spec in enumerate(arch.get("layers") or []):
+        at = f"{where}.layers[{i}]"
+        is_rnn = spec.get("type") in RNN
+        model.add(rnn_layer(spec, seqs[i], stateful, at) if is_rnn else other_layer(spec, at))
+    head_spec = arch.get("head") or {}
+    head = layers.Dense(_units(head_spec, f"{where}.head"), activation=head_spec.get("activation"))
+    model.add(layers.TimeDistributed(head) if arch.get("sequence_output") else head)
+    return model
+
+
+def compile_model(model: keras.Model, train: dict, where: str = "train") -> None:
+    """Optimizer, learning rate and loss from params."""
+    name = train.get("optimizer", "adam")
+    if name not in OPTIMIZERS:
+        raise StageError(
+            f"params.yaml: {where}.optimizer {name!r} is unknown (known: {', '.join(OPTIMIZERS)})."
+        )
+    optimizer = OPTIMIZERS[name](learning_rate=float(train.get("learning_rate", 0.001)))
+    model.compile(optimizer=optimizer, loss=train.get("loss", "mse"))

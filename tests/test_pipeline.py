@@ -1,0 +1,89 @@
+"""End to end: the smoke profile through real DVC in a throwaway copy of the repository."""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+
+pytestmark = pytest.mark.skipif(
+    not SHARED.exists() and not os.environ.get("RNN_DATA_MIRROR"),
+    reason="needs RNN_DATA_MIRROR or ../shared/datasets (no internet here)",
+)
+
+
+def sh(cmd: list[str], cwd: Path, env: dict) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def smoke_repo(tmp_path_factory):
+    """The working tree (tracked and untracked, not ignored) copied, committed, run in smoke."""
+    repo = tmp_path_factory.mktemp("pipeline") / "repo"
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split("\0")
+    for name in filter(None, files):
+        src = ROOT / name
+        if src.is_file() and not name.startswith(("metrics/", "plots/", "results.md")):
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, repo / name)
+    (repo / "dvc.lock").unlink(missing_ok=True)
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env.setdefault("RNN_DATA_MIRROR", str(SHARED))
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    sh(["git", "init", "-q"], repo, env)
+    sh([sys.executable, "-m", "stages.profile", "smoke"], repo, env)
+    sh([*git, "add", "-A"], repo, env)
+    sh([*git, "commit", "-qm", "smoke"], repo, env)
+    log = sh([sys.executable, "-m", "dvc", "repro"], repo, env)
+    return repo, env, log
+
+
+def test_every_metric_is_present_and_finite(smoke_repo):
+    repo, _, _ = smoke_repo
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for task in params["tasks"]:
+        metrics = json.loads((repo / "metrics" / f"{task}.json").read_text())
+        models = {k for k, v in params["variants"].items() if v["task"] == task}
+        assert set(metrics["models"]) == models
+        assert {"naive", "mean"} <= set(metrics["baselines"])
+        for group in metrics.values():
+            for splits in group.values():
+                assert "test" in splits
+                for values in splits.values():
+                    for name, value in values.items():
+                        assert math.isfinite(value), (task, name)
+        for splits in metrics["models"].values():
+            assert splits["test"]["numpy_max_abs_diff"] <= 1e-5
+            assert {"rmse", "mae", "rmse_orig", "mae_orig", "skill"} <= set(splits["test"])
+        for png in ("forecast", "test_rmse", "training_curves"):
+            assert (repo / "plots" / task / f"{png}.png").stat().st_size > 1000
+    assert "| sunspots |" in (repo / "results.md").read_text()
+
+
+def test_second_repro_runs_nothing(smoke_repo):
+    repo, env, _ = smoke_repo
+    out = sh([sys.executable, "-m", "dvc", "repro"], repo, env)
+    assert "Running stage" not in out
+    assert "up to date" in sh([sys.executable, "-m", "dvc", "status"], repo, env)
+
+
+def test_exp_run_on_one_variant_reruns_only_its_stages(smoke_repo):
+    repo, env, _ = smoke_repo
+    out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "profile=smoke",
+              "-S", "variants.sunspots-simple_rnn.train.epochs=2"], repo, env)
+    ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+    assert ran == {"train@sunspots-simple_rnn", "evaluate@sunspots", "plots@sunspots", "report"}
