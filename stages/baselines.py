@@ -26,11 +26,28 @@ def train_mean(observed: np.ndarray, positions: np.ndarray, train_stop: int) -> 
 
 
 def forecasts(
-    observed: np.ndarray, positions: np.ndarray, horizon: int, season: int | None, train_stop: int
+    observed: np.ndarray,
+    positions: np.ndarray,
+    horizon: int,
+    season: int | None,
+    train_stop: int,
+    target_observed: bool = True,
 ) -> dict[str, np.ndarray]:
-    """Every baseline that applies to the task, by name."""
-    out = {"naive": naive(observed, positions, horizon)}
-    if season:
-        out["seasonal_naive"] = seasonal_naive(observed, positions, season)
+    """Every baseline that applies to the task, by name.
+
+    Naive and seasonal naive read past values of the target, so they only apply when the
+    target is an observed series (forecasting); for a mapping task such as sin -> cos the
+    model never sees the target and only the training mean is a fair baseline.
+    """
+    out = {}
+    if target_observed:
+        out["naive"] = naive(observed, positions, horizon)
+        if season:
+            out["seasonal_naive"] = seasonal_naive(observed, positions, season)
     out["mean"] = train_mean(observed, positions, train_stop)
     return out
+
+
+def reference(task_cfg: dict) -> str:
+    """The baseline that `skill` is measured against: naive persistence when it applies."""
+    return "naive" if task_cfg.get("target_observed", True) else "mean"

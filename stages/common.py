@@ -84,9 +84,8 @@ def write_json(path: Path | str, data: Any) -> None:
 
 def save_npz(path: Path | str, **arrays: np.ndarray) -> None:
     """Write a compressed .npz atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
 
 
 def load_npz(path: Path | str) -> dict[str, np.ndarray]:

@@ -2,7 +2,8 @@
 
 Writes metrics/<task>.json as {"models": {NAME: {SPLIT: {METRIC: value}}}, "baselines": ...}
 with RMSE / MAE in model space (`rmse`, `mae`) and in original units (`rmse_orig`,
-`mae_orig`), `skill` = 1 - RMSE / RMSE of naive persistence (original units), and for the
+`mae_orig`), `skill` = 1 - RMSE / RMSE of the reference baseline (naive persistence, or
+the training mean when the target is not observed; original units), and for the
 test split `numpy_max_abs_diff`: how far stages/reference.py's numpy forward pass is from
 Keras's predictions. Also writes plots/<task>/predictions.csv for the plots stage.
 No TensorFlow here: predictions were saved by the train stage.
@@ -19,13 +20,29 @@ import pandas as pd
 from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 
 from stages import baselines, reference
-from stages.common import StageError, atomic_path, load_npz, load_params, run_stage, section, write_json
+from stages.common import (
+    StageError,
+    atomic_path,
+    load_npz,
+    load_params,
+    run_stage,
+    section,
+    write_json,
+)
 from stages.prepare import PREPARED_DIR, SPLITS
 from stages.train import MODELS_DIR, load_split_data, model_dir, model_inputs
 from stages.transforms import Transform
 
 METRICS_DIR = Path("metrics")
 PLOTS_DIR = Path("plots")
+
+
+def load_metrics(task: str, metrics_dir: Path = METRICS_DIR) -> dict[str, Any]:
+    """A task's metrics file, as written by evaluate_task (for the plots and report stages)."""
+    path = metrics_dir / f"{task}.json"
+    if not path.exists():
+        raise StageError(f"{path}: not found. Run `dvc repro evaluate@{task}` first.")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def task_variants(params: dict[str, Any], task: str) -> dict[str, dict]:
@@ -62,11 +79,15 @@ class TaskData:
         self.transform = Transform.from_dict(self.meta["transform"])
         self.observed = self.series["target"]
 
+    def scored(self, split: str, per_window: np.ndarray) -> np.ndarray:
+        """The scored windows only (stateful warm-up windows are dropped), flattened."""
+        return per_window[self.splits[split]["scored"]].reshape(-1)
+
     def positions(self, split: str) -> np.ndarray:
-        return self.splits[split]["positions"].reshape(-1)
+        return self.scored(split, self.splits[split]["positions"])
 
     def actual(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        return self.splits[split]["y"].reshape(-1), self.observed[self.positions(split)]
+        return self.scored(split, self.splits[split]["y"]), self.observed[self.positions(split)]
 
     def to_original(self, split: str, scaled: np.ndarray) -> np.ndarray:
         return self.transform.target_to_original(scaled, self.observed, self.positions(split))
@@ -85,10 +106,19 @@ def evaluate_baselines(data: TaskData, cfg: dict) -> tuple[dict, dict]:
         if not len(pos):
             continue
         actual_m, actual_o = data.actual(split)
-        fc = baselines.forecasts(data.observed, pos, horizon, cfg.get("season"), data.meta["bounds"][0])
+        fc = baselines.forecasts(
+            data.observed,
+            pos,
+            horizon,
+            cfg.get("season"),
+            data.meta["bounds"][0],
+            bool(cfg.get("target_observed", True)),
+        )
         for name, orig in fc.items():
             model_space = data.to_model(split, orig)
-            metrics.setdefault(name, {})[split] = split_scores(actual_m, model_space, actual_o, orig)
+            metrics.setdefault(name, {})[split] = split_scores(
+                actual_m, model_space, actual_o, orig
+            )
             preds.setdefault(name, {})[split] = orig
     return metrics, preds
 
@@ -101,7 +131,7 @@ def evaluate_model(data: TaskData, name: str, variant: dict, models: Path) -> tu
     for split in SPLITS:
         if not len(data.positions(split)):
             continue
-        scaled = preds[split].reshape(-1).astype(np.float64)
+        scaled = data.scored(split, preds[split]).astype(np.float64)
         orig = data.to_original(split, scaled)
         actual_m, actual_o = data.actual(split)
         metrics[split] = split_scores(actual_m, scaled, actual_o, orig)
@@ -115,16 +145,17 @@ def reference_gap(data: TaskData, variant: dict, out_dir: Path, keras_pred: np.n
     weights = load_npz(out_dir / "weights.npz")
     saved = json.loads((out_dir / "variant.json").read_text(encoding="utf-8"))
     x = model_inputs(data.splits["test"]["x"], variant).astype(np.float64)
-    ours = reference.predict(variant["model"], [weights[k] for k in sorted(weights)], x,
-                             batch_size=saved["batch_size"])
+    ours = reference.predict(
+        variant["model"], [weights[k] for k in sorted(weights)], x, batch_size=saved["batch_size"]
+    )
     return float(np.max(np.abs(ours.reshape(-1) - keras_pred.reshape(-1))))
 
 
-def add_skill(models: dict, base: dict) -> None:
-    """skill = 1 - RMSE / RMSE of naive persistence, in original units, per split."""
+def add_skill(models: dict, base: dict, ref_name: str) -> None:
+    """skill = 1 - RMSE / RMSE of the reference baseline, in original units, per split."""
     for splits in models.values():
         for split, m in splits.items():
-            ref = base.get("naive", {}).get(split, {}).get("rmse_orig")
+            ref = base.get(ref_name, {}).get(split, {}).get("rmse_orig")
             if ref and "rmse_orig" in m:
                 m["skill"] = 1.0 - m["rmse_orig"] / ref
 
@@ -136,25 +167,41 @@ def prediction_table(data: TaskData, named_preds: dict[str, dict]) -> pd.DataFra
     for name, per_split in named_preds.items():
         for split, orig in per_split.items():
             pos = data.positions(split)
-            frame = pd.DataFrame({"variant": name, "split": split, "idx": pos, "date": dates[pos],
-                                  "actual": data.observed[pos], "predicted": orig})
+            frame = pd.DataFrame(
+                {
+                    "variant": name,
+                    "split": split,
+                    "idx": pos,
+                    "date": dates[pos],
+                    "actual": data.observed[pos],
+                    "predicted": orig,
+                }
+            )
             frames.append(frame.drop_duplicates("idx"))
     return pd.concat(frames, ignore_index=True)
 
 
-def report(task: str, models: dict, base: dict) -> None:
-    """Say plainly, per model, whether it beats naive persistence on test."""
-    naive = base["naive"]["test"]["rmse_orig"]
+def report(task: str, models: dict, base: dict, ref_name: str) -> None:
+    """Say plainly, per model, whether it beats the reference baseline on test."""
+    ref = base[ref_name]["test"]["rmse_orig"]
     for name, splits in models.items():
         rmse = splits["test"]["rmse_orig"]
-        verdict = "beats" if rmse < naive else "does NOT beat"
-        print(f"evaluate {task}: {name} {verdict} naive persistence on test "
-              f"(RMSE {rmse:.4g} vs {naive:.4g}, skill {splits['test']['skill']:+.3f}; "
-              f"numpy gap {splits['test']['numpy_max_abs_diff']:.1e})")
+        verdict = "beats" if rmse < ref else "does NOT beat"
+        print(
+            f"evaluate {task}: {name} {verdict} the {ref_name} baseline on test "
+            f"(RMSE {rmse:.4g} vs {ref:.4g}, skill {splits['test']['skill']:+.3f}; "
+            f"numpy gap {splits['test']['numpy_max_abs_diff']:.1e})"
+        )
 
 
-def evaluate_task(task: str, params: dict, prepared: Path = PREPARED_DIR, models: Path = MODELS_DIR,
-                  metrics_dir: Path = METRICS_DIR, plots_dir: Path = PLOTS_DIR) -> dict:
+def evaluate_task(
+    task: str,
+    params: dict,
+    prepared: Path = PREPARED_DIR,
+    models: Path = MODELS_DIR,
+    metrics_dir: Path = METRICS_DIR,
+    plots_dir: Path = PLOTS_DIR,
+) -> dict:
     """Evaluate every variant of `task`; write the metrics file and the prediction table."""
     cfg = section(params, "tasks", task)
     variants = task_variants(params, task)
@@ -165,13 +212,16 @@ def evaluate_task(task: str, params: dict, prepared: Path = PREPARED_DIR, models
     model_metrics, model_preds = {}, {}
     for name, variant in variants.items():
         model_metrics[name], model_preds[name] = evaluate_model(data, name, variant, models)
-    add_skill(model_metrics, base_metrics)
+    ref_name = baselines.reference(cfg)
+    add_skill(model_metrics, base_metrics, ref_name)
     result = {"models": model_metrics, "baselines": base_metrics}
-    table = prediction_table(data, {**model_preds, **{f"baseline:{k}": v for k, v in base_preds.items()}})
+    table = prediction_table(
+        data, {**model_preds, **{f"baseline:{k}": v for k, v in base_preds.items()}}
+    )
     with atomic_path(plots_dir / task / "predictions.csv") as tmp:
         table.to_csv(tmp, index=False)
     write_json(metrics_dir / f"{task}.json", result)
-    report(task, model_metrics, base_metrics)
+    report(task, model_metrics, base_metrics, ref_name)
     return result
 
 

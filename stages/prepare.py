@@ -44,24 +44,36 @@ def sliding_splits(
     out = {}
     for split, (start, stop) in edges.items():
         pos = windows.target_positions(
-            start, stop, lookback, horizon, int(window.get("stride", 1)),
-            window.get("context", "segment"), first_valid,
+            start,
+            stop,
+            lookback,
+            horizon,
+            int(window.get("stride", 1)),
+            window.get("context", "segment"),
+            first_valid,
         )
         x, y = windows.sliding_windows(scaled, target, pos, lookback, horizon)
-        out[split] = (x, y, pos)
+        out[split] = (x, y, pos, np.ones(len(x), dtype=bool))
     return out
 
 
-def stateful_layout(window: dict) -> dict[str, tuple[int, int, int]]:
-    """(base, batches, row_gap) per split: training as seed 003, then held-out streams."""
+def stateful_layout(window: dict) -> dict[str, tuple[int, int, int, int]]:
+    """(base, batches, row_gap, warmup) per split: training as seed 003, then held-out streams.
+
+    Each held-out stream first runs `warmup_batches` windows that are predicted but not
+    scored: a stateful model needs some input before its carried state means anything,
+    and scoring its zero-state guesses would measure the warm-up, not the model.
+    """
     steps, size = int(window["time_steps"]), int(window["batch_size"])
     train_batches, eval_batches = int(window["train_batches"]), int(window["eval_batches"])
+    warmup = int(window.get("warmup_batches", 0))
+    stream = warmup + eval_batches
     val_base = (train_batches + size - 1) * steps
-    test_base = val_base + size * eval_batches * steps
+    test_base = val_base + size * stream * steps
     return {
-        "train": (0, train_batches, steps),
-        "val": (val_base, eval_batches, eval_batches * steps),
-        "test": (test_base, eval_batches, eval_batches * steps),
+        "train": (0, train_batches, steps, 0),
+        "val": (val_base, stream, stream * steps, warmup),
+        "test": (test_base, stream, stream * steps, warmup),
     }
 
 
@@ -69,7 +81,7 @@ def stateful_splits(scaled: np.ndarray, target: np.ndarray, window: dict, path_h
     """Seed 003's stateful batches for training, disjoint continuous streams for val/test."""
     steps, size = int(window["time_steps"]), int(window["batch_size"])
     layout = stateful_layout(window)
-    base, batches, gap = layout["test"]
+    base, batches, gap, _ = layout["test"]
     needed = base + (size - 1) * gap + batches * steps
     if needed > len(scaled):
         raise StageError(
@@ -77,14 +89,16 @@ def stateful_splits(scaled: np.ndarray, target: np.ndarray, window: dict, path_h
             "Raise datasets.<name>.points or lower train_batches/eval_batches in params.yaml."
         )
     out = {}
-    for split, (base, batches, gap) in layout.items():
+    for split, (base, batches, gap, warmup) in layout.items():
         starts = windows.stateful_starts(base, batches, size, steps, gap)
-        out[split] = windows.sequence_windows(scaled, target, starts, steps)
+        scored = np.arange(len(starts)) // size >= warmup  # batch index past the warm-up
+        out[split] = (*windows.sequence_windows(scaled, target, starts, steps), scored)
     return out, (layout["val"][0], layout["test"][0])
 
 
-def prepare_task(task: str, cfg: dict[str, Any], raw_dir: Path = RAW_DIR,
-                 out_dir: Path = PREPARED_DIR) -> dict[str, int]:
+def prepare_task(
+    task: str, cfg: dict[str, Any], raw_dir: Path = RAW_DIR, out_dir: Path = PREPARED_DIR
+) -> dict[str, int]:
     """Run the whole preparation for one task; returns the sample count per split."""
     frame, features, target_name = load_task_frame(task, cfg, raw_dir)
     values = frame[features].to_numpy(np.float64)
@@ -100,15 +114,21 @@ def prepare_task(task: str, cfg: dict[str, Any], raw_dir: Path = RAW_DIR,
         bounds = windows.split_bounds(len(values), float(split["val"]), float(split["test"]))
     else:
         raise StageError(f"params.yaml: tasks.{task}.window.layout must be sliding or stateful.")
-    fit_rows = slice(0, None) if cfg.get("transform", {}).get("fit_on") == "all" else slice(0, bounds[0])
+    fit_rows = (
+        slice(0, None) if cfg.get("transform", {}).get("fit_on") == "all" else slice(0, bounds[0])
+    )
     if bounds[0] < 2:
-        raise StageError(f"params.yaml: tasks.{task}: the training split is empty; raise split.val.")
+        raise StageError(
+            f"params.yaml: tasks.{task}: the training split is empty; raise split.val."
+        )
     transform.fit(all_cols, fit_rows)
     scaled_all = transform.forward(all_cols)
     scaled = scaled_all[:, : len(features)]
     scaled_target = scaled_all[:, transform.target_column]
     if layout == "stateful":
-        splits, bounds = stateful_splits(scaled, scaled_target, window, f"{raw_dir}/{cfg['dataset']}")
+        splits, bounds = stateful_splits(
+            scaled, scaled_target, window, f"{raw_dir}/{cfg['dataset']}"
+        )
     else:
         splits = sliding_splits(scaled, scaled_target, bounds, window, transform.difference)
     if len(splits["train"][0]) == 0 or len(splits["test"][0]) == 0:
@@ -117,10 +137,17 @@ def prepare_task(task: str, cfg: dict[str, Any], raw_dir: Path = RAW_DIR,
             "samples; lower window.lookback or change split."
         )
     write_outputs(out_dir / task, frame, values, target, scaled, scaled_target, splits)
-    write_json(out_dir / task / "meta.json", {
-        "task": task, "bounds": list(map(int, bounds)), "window": window,
-        "transform": transform.to_dict(), "features": features, "target": target_name,
-    })
+    write_json(
+        out_dir / task / "meta.json",
+        {
+            "task": task,
+            "bounds": list(map(int, bounds)),
+            "window": window,
+            "transform": transform.to_dict(),
+            "features": features,
+            "target": target_name,
+        },
+    )
     return {split: len(arrays[0]) for split, arrays in splits.items()}
 
 
@@ -141,11 +168,16 @@ def make_transform(task: str, cfg: dict, features: list[str], target: str, value
 
 def write_outputs(out: Path, frame, values, target, scaled, scaled_target, splits) -> None:
     """Write series.npz and one npz per split (each file atomically)."""
-    save_npz(out / "series.npz", values=values, target=target, scaled=scaled,
-             scaled_target=scaled_target,
-             dates=frame["date"].to_numpy(dtype=str))
-    for split, (x, y, pos) in splits.items():
-        save_npz(out / f"{split}.npz", x=x, y=y, positions=pos)
+    save_npz(
+        out / "series.npz",
+        values=values,
+        target=target,
+        scaled=scaled,
+        scaled_target=scaled_target,
+        dates=frame["date"].to_numpy(dtype=str),
+    )
+    for split, (x, y, pos, scored) in splits.items():
+        save_npz(out / f"{split}.npz", x=x, y=y, positions=pos, scored=scored)
 
 
 def main(argv: list[str]) -> None:

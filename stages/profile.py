@@ -21,14 +21,20 @@ def compose(profile: str, overrides: list[str] | None = None, output: Path = PAR
     if profile not in PROFILES:
         raise StageError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}.")
     compose_and_dump(
-        output, str(CONF_DIR.resolve()), None, "config", str(CONF_DIR.resolve()),
+        output,
+        str(CONF_DIR.resolve()),
+        None,
+        "config",
+        str(CONF_DIR.resolve()),
         [f"profile={profile}", *(overrides or [])],
     )
 
 
 def main(argv: list[str]) -> None:
     if not argv:
-        raise StageError(f"usage: python -m stages.profile {{{'|'.join(PROFILES)}}} [key=value ...]")
+        raise StageError(
+            f"usage: python -m stages.profile {{{'|'.join(PROFILES)}}} [key=value ...]"
+        )
     compose(argv[0], argv[1:])
     print(f"wrote {PARAMS_FILE} for profile {argv[0]}")
 

@@ -118,8 +118,9 @@ def rnn_forward(spec, weights, h, states, i, return_sequences):
     return np.concatenate(outs, axis=-1)
 
 
-def predict(arch: dict, weights: list[np.ndarray], x: np.ndarray,
-            batch_size: int | None = None) -> np.ndarray:
+def predict(
+    arch: dict, weights: list[np.ndarray], x: np.ndarray, batch_size: int | None = None
+) -> np.ndarray:
     """`model.predict(x)` in float64 numpy. Stateful models carry each row's state from one
     chunk of `batch_size` rows to the next, as Keras does; others start every row at zero."""
     weights = [np.asarray(w, dtype=np.float64) for w in weights]
@@ -127,6 +128,8 @@ def predict(arch: dict, weights: list[np.ndarray], x: np.ndarray,
     if not arch.get("stateful"):
         return forward(arch, iter(weights), x, {})
     states: dict = {}
-    chunks = [forward(arch, iter(weights), x[s : s + batch_size], states)
-              for s in range(0, len(x), batch_size)]
+    chunks = [
+        forward(arch, iter(weights), x[s : s + batch_size], states)
+        for s in range(0, len(x), batch_size)
+    ]
     return np.concatenate(chunks)

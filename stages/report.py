@@ -6,11 +6,12 @@ and a test fails when the two differ, so the README never shows a number typed b
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from stages import baselines
 from stages.common import StageError, atomic_path, load_params, run_stage
+from stages.evaluate import load_metrics
 
 RESULTS = Path("results.md")
 README = Path("README.md")
@@ -25,13 +26,15 @@ def fmt(value: float | None) -> str:
 def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]:
     """One row per model and per baseline, test split, models first."""
     units = cfg.get("units", "")
+    ref = baselines.reference(cfg)
     rows = []
     for kind, entries in (("model", metrics["models"]), ("baseline", metrics["baselines"])):
         for name, splits in entries.items():
             test = splits.get("test", {})
             skill = test.get("skill")
             verdict = "" if skill is None else ("yes" if skill > 0 else "**no**")
-            label = name if kind == "model" else f"_{name}_ (baseline)"
+            role = "reference baseline" if name == ref else "baseline"
+            label = name if kind == "model" else f"_{name}_ ({role})"
             rows.append(
                 f"| {task} | {label} | {fmt(test.get('rmse_orig'))} {units} | "
                 f"{fmt(test.get('mae_orig'))} | {fmt(test.get('rmse'))} | {fmt(skill)} | "
@@ -44,17 +47,16 @@ def render(params: dict[str, Any], metrics_dir: Path = Path("metrics")) -> str:
     """The markdown table for every task that has a metrics file."""
     lines = [
         f"Profile: `{params.get('profile', 'default')}`. Test split, original units unless "
-        "noted; skill = 1 - RMSE / RMSE(naive persistence).",
+        "noted; skill = 1 - RMSE / RMSE(reference baseline): naive persistence, or the "
+        "training mean where the model never sees the target (sincos).",
         "",
-        "| Task | Model | Test RMSE | Test MAE | RMSE (scaled) | Skill | Beats naive? | Seed reported |",
+        "| Task | Model | Test RMSE | Test MAE | RMSE (scaled) | Skill | Beats reference? "
+        "| Seed reported |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     published = params.get("published") or {}
     for task, cfg in (params.get("tasks") or {}).items():
-        path = metrics_dir / f"{task}.json"
-        if not path.exists():
-            raise StageError(f"{path}: not found. Run `dvc repro evaluate@{task}` first.")
-        lines += task_rows(task, cfg, json.loads(path.read_text(encoding="utf-8")), published)
+        lines += task_rows(task, cfg, load_metrics(task, metrics_dir), published)
     return "\n".join(lines) + "\n"
 
 

@@ -62,10 +62,17 @@ def training_windows(task: str, meta: dict, stride: int, prepared: Path = PREPAR
     series = load_npz(prepared / task / "series.npz")
     lookback, horizon = int(window["lookback"]), int(window.get("horizon", 1))
     pos = windows.target_positions(
-        0, meta["bounds"][0], lookback, horizon, stride, window.get("context", "segment"),
+        0,
+        meta["bounds"][0],
+        lookback,
+        horizon,
+        stride,
+        window.get("context", "segment"),
         int(meta["transform"]["difference"]),
     )
-    x, y = windows.sliding_windows(series["scaled"], series["scaled_target"], pos, lookback, horizon)
+    x, y = windows.sliding_windows(
+        series["scaled"], series["scaled_target"], pos, lookback, horizon
+    )
     return {"x": x, "y": y, "positions": pos}
 
 
@@ -100,18 +107,29 @@ def callbacks(cfg: dict, live, has_val: bool, stateful: bool, best_path: Path, m
         out.append(keras.callbacks.LambdaCallback(on_epoch_begin=lambda *_: reset_states(model)))
     wants_val = cfg.get("early_stopping") or cfg.get("restore_best")
     if wants_val and not has_val:
-        print("warning: no validation split, so early stopping / best-weights are off; "
-              "training runs all epochs.")
+        print(
+            "warning: no validation split, so early stopping / best-weights are off; "
+            "training runs all epochs."
+        )
         return out
     if cfg.get("early_stopping"):
-        out.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=int(cfg["early_stopping"].get("patience", 10)),
-            min_delta=float(cfg["early_stopping"].get("min_delta", 0.0)), verbose=1,
-        ))
+        out.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=int(cfg["early_stopping"].get("patience", 10)),
+                min_delta=float(cfg["early_stopping"].get("min_delta", 0.0)),
+                verbose=1,
+            )
+        )
     if cfg.get("restore_best"):
-        out.append(keras.callbacks.ModelCheckpoint(
-            best_path, monitor="val_loss", save_best_only=True, save_weights_only=True,
-        ))
+        out.append(
+            keras.callbacks.ModelCheckpoint(
+                best_path,
+                monitor="val_loss",
+                save_best_only=True,
+                save_weights_only=True,
+            )
+        )
     return out
 
 
@@ -121,8 +139,11 @@ def fit(model, data: dict, variant: dict, batch_size: int, stateful: bool, live,
     has_val = len(data["val"]["y"]) > 0 and not stateful
     best_path = out / "best.weights.h5"
     history = model.fit(
-        model_inputs(data["train"]["x"], variant), data["train"]["y"],
-        validation_data=(model_inputs(data["val"]["x"], variant), data["val"]["y"]) if has_val else None,
+        model_inputs(data["train"]["x"], variant),
+        data["train"]["y"],
+        validation_data=(model_inputs(data["val"]["x"], variant), data["val"]["y"])
+        if has_val
+        else None,
         epochs=int(require(cfg, "epochs", "variants.<name>.train")),
         batch_size=batch_size,
         shuffle=bool(cfg.get("shuffle", True)) and not stateful,
@@ -157,9 +178,14 @@ def predict_splits(model, data: dict, variant: dict, batch_size: int) -> dict[st
     return preds
 
 
-def train_variant(name: str, variant: dict[str, Any], seed: int,
-                  prepared: Path = PREPARED_DIR, models: Path = MODELS_DIR,
-                  live_root: Path = LIVE_DIR) -> dict[str, Any]:
+def train_variant(
+    name: str,
+    variant: dict[str, Any],
+    seed: int,
+    prepared: Path = PREPARED_DIR,
+    models: Path = MODELS_DIR,
+    live_root: Path = LIVE_DIR,
+) -> dict[str, Any]:
     """Train one variant end to end and write all of its outputs."""
     from dvclive import Live
 
@@ -175,8 +201,12 @@ def train_variant(name: str, variant: dict[str, Any], seed: int,
     stateful = bool(arch.get("stateful"))
     batch_size = int(meta["window"]["batch_size"] if stateful else cfg.get("batch_size", 32))
     set_determinism(seed)
-    model = build_model(arch, fit_data["train"]["x"].shape[1:], batch_size if stateful else None,
-                        f"variants.{name}.model")
+    model = build_model(
+        arch,
+        fit_data["train"]["x"].shape[1:],
+        batch_size if stateful else None,
+        f"variants.{name}.model",
+    )
     compile_model(model, cfg, f"variants.{name}.train")
     out = model_dir(task, name, models)
     out.mkdir(parents=True, exist_ok=True)

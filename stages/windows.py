@@ -47,7 +47,9 @@ def target_positions(
     elif context == "history":
         first = max(start, first_valid + reach)
     else:
-        raise StageError(f"params.yaml: window.context must be 'segment' or 'history', not {context!r}.")
+        raise StageError(
+            f"params.yaml: window.context must be 'segment' or 'history', not {context!r}."
+        )
     return np.arange(first, stop, stride, dtype=np.int64)
 
 
@@ -60,7 +62,9 @@ def sliding_windows(
     return x.astype(np.float32), target[targets, None].astype(np.float32)
 
 
-def stateful_starts(base: int, batches: int, batch_size: int, time_steps: int, row_gap: int) -> np.ndarray:
+def stateful_starts(
+    base: int, batches: int, batch_size: int, time_steps: int, row_gap: int
+) -> np.ndarray:
     """Start of each window in stateful batch order: row j*batch_size + r starts at
     base + r*row_gap + j*time_steps, so row r of batch j+1 continues row r of batch j.
 

@@ -69,8 +69,9 @@ def other_layer(spec: dict, where: str) -> keras.Layer:
     raise StageError(f"params.yaml: {where}.type {kind!r} is unknown (known: {known}).")
 
 
-def build_model(arch: dict, input_shape: tuple[int, ...], batch_size: int | None = None,
-                where: str = "model") -> keras.Sequential:
+def build_model(
+    arch: dict, input_shape: tuple[int, ...], batch_size: int | None = None, where: str = "model"
+) -> keras.Sequential:
     """A Sequential model for (time steps, features) inputs; stateful models fix the batch."""
     stateful = bool(arch.get("stateful"))
     if stateful:

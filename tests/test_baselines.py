@@ -40,3 +40,10 @@ def test_forecasts_lists_every_applicable_baseline():
     assert list(names) == ["naive", "mean"]
     names = baselines.forecasts(SERIES, np.array([6, 7]), 1, 2, 4)
     assert list(names) == ["naive", "seasonal_naive", "mean"]
+
+
+def test_a_target_the_model_never_sees_gets_only_the_mean_as_reference():
+    names = baselines.forecasts(SERIES, np.array([6, 7]), 1, 2, 4, target_observed=False)
+    assert list(names) == ["mean"]
+    assert baselines.reference({"target_observed": False}) == "mean"
+    assert baselines.reference({}) == "naive"

@@ -15,11 +15,20 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 def task_cfg(**over):
     cfg = {
-        "dataset": "demo", "file": "demo.csv", "date": "Month", "features": ["Value"],
-        "target": "Value", "split": {"val": 0.6, "test": 0.8},
+        "dataset": "demo",
+        "file": "demo.csv",
+        "date": "Month",
+        "features": ["Value"],
+        "target": "Value",
+        "split": {"val": 0.6, "test": 0.8},
         "transform": {"scaler": "minmax", "feature_range": [0, 1], "fit_on": "train"},
-        "window": {"layout": "sliding", "lookback": 3, "horizon": 1, "stride": 1,
-                   "context": "segment"},
+        "window": {
+            "layout": "sliding",
+            "lookback": 3,
+            "horizon": 1,
+            "stride": 1,
+            "context": "segment",
+        },
     }
     cfg.update(over)
     return cfg
@@ -37,7 +46,7 @@ def months(n, start=2000):
 
 
 def good_csv(n=40):
-    rows = [f"{m},{v}" for m, v in zip(months(n), np.arange(n) * 2.0 + 5)]
+    rows = [f"{m},{v}" for m, v in zip(months(n), np.arange(n) * 2.0 + 5, strict=True)]
     return "Month,Value\n" + "\n".join(rows) + "\n"
 
 
@@ -103,8 +112,11 @@ def test_a_failed_prepare_leaves_earlier_outputs_intact(tmp_path):
 def test_multivariate_task_from_params_only(tmp_path):
     rows = [f"{m},{i},{i * 10},{-i}" for i, m in enumerate(months(30))]
     raw = write_csv(tmp_path, "Month,a,b,c\n" + "\n".join(rows) + "\n")
-    cfg = task_cfg(features=["a", "b"], target="c",
-                   window={"layout": "sliding", "lookback": 4, "stride": 2, "context": "history"})
+    cfg = task_cfg(
+        features=["a", "b"],
+        target="c",
+        window={"layout": "sliding", "lookback": 4, "stride": 2, "context": "history"},
+    )
     counts = prepare_task("demo", cfg, raw, tmp_path / "prepared")
     train = load_npz(tmp_path / "prepared/demo/train.npz")
     assert train["x"].shape[1:] == (4, 2) and counts["test"] == 3
@@ -126,9 +138,29 @@ def test_real_sunspots_test_split_matches_seed_001(tmp_path):
     raw = tmp_path / "raw" / "sunspots"
     raw.mkdir(parents=True)
     (raw / "monthly-sunspots.csv").write_bytes((SHARED / "monthly-sunspots.csv").read_bytes())
-    cfg = task_cfg(dataset="sunspots", file="monthly-sunspots.csv", features=["Sunspots"],
-                   target="Sunspots", split={"val": 0.8, "test": 0.8},
-                   transform={"scaler": "minmax", "fit_on": "all"},
-                   window={"layout": "sliding", "lookback": 12, "stride": 12})
+    cfg = task_cfg(
+        dataset="sunspots",
+        file="monthly-sunspots.csv",
+        features=["Sunspots"],
+        target="Sunspots",
+        split={"val": 0.8, "test": 0.8},
+        transform={"scaler": "minmax", "fit_on": "all"},
+        window={"layout": "sliding", "lookback": 12, "stride": 12},
+    )
     counts = prepare_task("sunspots", cfg, tmp_path / "raw", tmp_path / "prepared")
     assert counts == {"train": 187, "val": 0, "test": 46}
+
+
+def test_stateful_held_out_streams_warm_up_before_scoring():
+    from stages.prepare import stateful_splits
+
+    window = {"time_steps": 5, "batch_size": 3, "train_batches": 4, "eval_batches": 2}
+    series = np.arange(400.0)
+    splits, bounds = stateful_splits(series[:, None], series, {**window, "warmup_batches": 1}, "x")
+    x, y, pos, scored = splits["test"]
+    assert bounds == ((4 + 2) * 5, (4 + 2) * 5 + 3 * 3 * 5)
+    assert scored.tolist() == [False] * 3 + [True] * 6  # first batch of every stream: warm-up
+    streams = pos.reshape(3, 3, 5).transpose(1, 0, 2).reshape(3, 15)
+    np.testing.assert_array_equal(np.diff(streams, axis=1), 1)  # each stream is continuous
+    assert splits["train"][3].all()
+    assert stateful_splits(series[:, None], series, window, "x")[0]["test"][3].all()

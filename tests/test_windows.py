@@ -86,7 +86,8 @@ def test_bad_context_and_split_are_clear_errors():
 def seed_get_batch(batch_start, time_steps=20, batch_size=50):
     """Seed 003's get_batch, without the globals."""
     xs = np.arange(batch_start, batch_start + time_steps * batch_size).reshape(
-        (batch_size, time_steps)) / (10 * np.pi)
+        (batch_size, time_steps)
+    ) / (10 * np.pi)
     return np.sin(xs)[:, :, None], np.cos(xs)[:, :, None]
 
 

@@ -1,0 +1,189 @@
+"""Stage `plots@<task>`: the figures people look at, rendered from evaluate's outputs.
+
+Writes plots/<task>/forecast.png (actual vs every model over all splits, with the splits
+marked, plus a zoom on the test part against the reference baseline: seed 001's figure,
+and seed 003's sin -> cos comparison), test_rmse.png (test RMSE of every model and
+baseline, coloured by whether it beats the reference: naive persistence, or the training
+mean when the target is never observed) and training_curves.png (per-epoch loss
+from DVCLive). No TensorFlow: this reads CSV, JSON and TSV only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display needed, and no GUI toolkit import
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from stages import baselines  # noqa: E402
+from stages.common import StageError, atomic_path, load_params, run_stage, section  # noqa: E402
+from stages.evaluate import METRICS_DIR, PLOTS_DIR, load_metrics, task_variants  # noqa: E402
+from stages.train import LIVE_DIR, live_dir  # noqa: E402
+
+SPLIT_COLOURS = {"train": "#f2f2f2", "val": "#fff3d6", "test": "#e3f0ff"}
+BETTER, WORSE, BASELINE = "#2e8b57", "#c0392b", "#9e9e9e"
+REFERENCE_LABELS = {"naive": "naive persistence (last observed value)", "mean": "training mean"}
+ZOOM_POINTS = 400  # test targets shown in the zoom: all of a monthly series, ~2 sine periods
+
+
+def load_predictions(task: str, plots_dir: Path = PLOTS_DIR) -> pd.DataFrame:
+    """evaluate's long table, with an `x` column: dates when the task has them, else index."""
+    path = plots_dir / task / "predictions.csv"
+    if not path.exists():
+        raise StageError(f"{path}: not found. Run `dvc repro evaluate@{task}` first.")
+    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    missing = {"variant", "split", "idx", "actual", "predicted"} - set(table.columns)
+    if missing:
+        raise StageError(
+            f"{path}: missing columns {sorted(missing)}. Re-run `dvc repro evaluate@{task}`."
+        )
+    dates = pd.to_datetime(table.get("date"), errors="coerce")
+    table["x"] = dates if dates.notna().all() else table["idx"]
+    return table
+
+
+def save(fig: plt.Figure, path: Path) -> None:
+    """Write a PNG atomically, so a failed render never leaves a broken image behind."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def shade_splits(ax: plt.Axes, actual: pd.DataFrame) -> None:
+    """Background band per split, so train / val / test read at a glance."""
+    for split, part in actual.groupby("split", sort=False):
+        ax.axvspan(part["x"].min(), part["x"].max(), color=SPLIT_COLOURS.get(split), zorder=0)
+        ax.text(
+            part["x"].min(),
+            1.0,
+            f" {split}",
+            transform=ax.get_xaxis_transform(),
+            va="top",
+            fontsize=8,
+            color="#555555",
+        )
+
+
+def forecast_figure(
+    table: pd.DataFrame, title: str, units: str, models: list[str], ref: str = "naive"
+) -> plt.Figure:
+    """Top: the whole series with every model; bottom: the test part with the reference."""
+    table = table.sort_values("idx")
+    actual = table.drop_duplicates("idx")
+    test = actual[actual["split"] == "test"].head(ZOOM_POINTS)
+    fig, (full, zoom) = plt.subplots(2, 1, figsize=(11, 7.5), height_ratios=[1, 1])
+    shade_splits(full, actual)
+    full.plot(actual["x"], actual["actual"], color="black", lw=0.9, label="actual")
+    zoom.plot(test["x"], test["actual"], color="black", lw=1.4, label="actual")
+    for model in models:
+        rows = table[table["variant"] == model]
+        full.plot(rows["x"], rows["predicted"], lw=0.9, label=model)
+        rows = rows[rows["idx"].isin(test["idx"])]
+        zoom.plot(rows["x"], rows["predicted"], lw=1.2, label=model)
+    base = table[(table["variant"] == f"baseline:{ref}") & table["idx"].isin(test["idx"])]
+    zoom.plot(base["x"], base["predicted"], color=BASELINE, ls="--", lw=1.2, label=ref)
+    full.set_title(f"{title}: actual vs predicted, all splits")
+    shown = "Test split" if len(test) == (actual["split"] == "test").sum() else "Start of test"
+    zoom.set_title(f"{shown}, against {REFERENCE_LABELS.get(ref, ref)}")
+    for ax in (full, zoom):
+        ax.set_ylabel(units)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8, ncol=4)
+    fig.tight_layout()
+    return fig
+
+
+def rmse_figure(metrics: dict[str, Any], title: str, units: str, ref: str = "naive") -> plt.Figure:
+    """Horizontal bars of test RMSE: models green when they beat the reference, red if not."""
+    limit = metrics["baselines"][ref]["test"]["rmse_orig"]
+    rows = [(name, s["test"]["rmse_orig"], "model") for name, s in metrics["models"].items()]
+    rows += [(name, s["test"]["rmse_orig"], "baseline") for name, s in metrics["baselines"].items()]
+    rows.sort(key=lambda row: row[1])
+    colours = [
+        BASELINE if kind == "baseline" else BETTER if v < limit else WORSE for _, v, kind in rows
+    ]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
+    names = [name if kind == "model" else f"{name} (baseline)" for name, _, kind in rows]
+    bars = ax.barh(names, [v for _, v, _ in rows], color=colours)
+    ax.bar_label(bars, fmt="%.4g", padding=3, fontsize=8)
+    ax.axvline(limit, color="black", ls="--", lw=1)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"test RMSE ({units}), lower is better; dashed: {REFERENCE_LABELS.get(ref, ref)}")
+    ax.set_title(f"{title}\ngreen beats {ref}, red does not, grey: baselines", fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def read_loss(path: Path) -> pd.DataFrame | None:
+    """One DVCLive loss TSV (step, loss), or None when that curve was not logged."""
+    return pd.read_csv(path, sep="\t") if path.exists() else None
+
+
+def curves_figure(task: str, models: list[str], live_root: Path = LIVE_DIR) -> plt.Figure:
+    """Train and validation loss per epoch, one panel per variant, log scale."""
+    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 3.6), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        base = live_dir(task, model, live_root) / "plots" / "metrics"
+        curves = {split: read_loss(base / split / "loss.tsv") for split in ("train", "eval")}
+        if curves["train"] is None:
+            raise StageError(
+                f"{base / 'train' / 'loss.tsv'}: not found. Run `dvc repro train@{model}` first."
+            )
+        for split, label in (("train", "train"), ("eval", "validation")):
+            if curves[split] is not None:
+                ax.plot(curves[split]["step"] + 1, curves[split]["loss"], marker=".", label=label)
+        summary = base.parent.parent / "metrics.json"  # DVCLive's summary, from the train stage
+        best = json.loads(summary.read_text()).get("best_epoch") if summary.exists() else None
+        if best:
+            ax.axvline(best, color="black", ls=":", lw=1, label=f"best epoch ({best})")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.set_title(model, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_task(
+    task: str,
+    params: dict,
+    plots_dir: Path = PLOTS_DIR,
+    metrics_dir: Path = METRICS_DIR,
+    live_root: Path = LIVE_DIR,
+) -> list[Path]:
+    """Render the three figures of a task; returns their paths."""
+    cfg = section(params, "tasks", task)
+    title, units = cfg.get("title", task), cfg.get("units", "")
+    models = list(task_variants(params, task))
+    ref = baselines.reference(cfg)
+    metrics = load_metrics(task, metrics_dir)
+    table = load_predictions(task, plots_dir)
+    out = plots_dir / task
+    figures = {
+        "forecast.png": forecast_figure(table, title, units, models, ref),
+        "test_rmse.png": rmse_figure(metrics, title, units, ref),
+        "training_curves.png": curves_figure(task, models, live_root),
+    }
+    for name, fig in figures.items():
+        save(fig, out / name)
+        print(f"plots {task}: wrote {out / name}")
+    return [out / name for name in figures]
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 1:
+        raise StageError("usage: python -m stages.plots <task>")
+    plot_task(argv[0], load_params())
+
+
+if __name__ == "__main__":
+    run_stage(main)

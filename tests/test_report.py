@@ -1,0 +1,56 @@
+"""The README's results table is generated, never typed: it must match the metrics."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stages import report
+from stages.common import StageError, load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def block(text: str) -> str:
+    return text.split(report.BEGIN, 1)[1].split(report.END, 1)[0].strip()
+
+
+def test_readme_and_results_md_match_the_committed_metrics(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    table = report.render(load_params())
+    assert block((ROOT / "README.md").read_text()) == table.strip(), (
+        "README results table is stale: run `python -m stages.report --readme`"
+    )
+    assert (ROOT / "results.md").read_text() == table
+
+
+METRICS = {
+    "models": {
+        "m": {
+            "test": {"rmse": 0.1, "mae": 0.05, "rmse_orig": 10.0, "mae_orig": 5.0, "skill": -0.25}
+        }
+    },
+    "baselines": {
+        "naive": {"test": {"rmse": 0.08, "mae": 0.04, "rmse_orig": 8.0, "mae_orig": 4.0}}
+    },
+}
+
+
+def test_a_model_that_loses_to_naive_is_flagged(tmp_path):
+    (tmp_path / "t.json").write_text(json.dumps(METRICS))
+    params = {"tasks": {"t": {"units": "u"}}, "published": {"m": "seed said 7"}}
+    rows = report.render(params, tmp_path).splitlines()
+    model_row = next(r for r in rows if r.startswith("| t | m |"))
+    assert "| 10 u | 5 | 0.1 | -0.25 | **no** | seed said 7 |" in model_row
+    assert any(r.startswith("| t | _naive_ (reference baseline) | 8 u |") for r in rows)
+
+
+def test_sync_replaces_only_the_marked_block(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{report.BEGIN}\nold\n{report.END}\noutro\n")
+    assert report.sync_readme("new\n", readme)
+    assert readme.read_text() == f"intro\n{report.BEGIN}\nnew\n{report.END}\noutro\n"
+    assert not report.sync_readme("new\n", readme)
+    readme.write_text("no markers")
+    with pytest.raises(StageError, match="markers"):
+        report.sync_readme("x", readme)
