@@ -209,6 +209,7 @@ def validate_file_spec(spec: Any, where: str, mirror: str | None) -> dict[str, A
             f"{PARAMS_FILE}: '{where}.urls' is empty and {MIRROR_ENV} is not set, so there is "
             f"nowhere to get {name} from. Add a URL under '{where}.urls' or set {MIRROR_ENV} "
             f"to a directory or base URL holding {name}."
+            + (f" How to get it: {spec['how']}" if spec.get("how") else "")
         )
     return spec
 

@@ -17,7 +17,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import mean_absolute_error, root_mean_squared_error
+from sklearn.metrics import (
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    root_mean_squared_error,
+)
 
 from stages import baselines, reference
 from stages.common import (
@@ -61,6 +65,32 @@ def scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     }
 
 
+def direction_accuracy(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray) -> float | None:
+    """Share of targets where the forecast moves the same way as reality (0.5 = coin toss).
+
+    Forecasts that predict no move at all (the random walk) are left out: they make no
+    directional call, so None when no forecast makes one.
+    """
+    calls = np.isfinite(predicted) & (predicted != last)
+    if not calls.any():
+        return None
+    same = np.sign(predicted[calls] - last[calls]) == np.sign(actual[calls] - last[calls])
+    return float(same.mean())
+
+
+def extra_scores(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray, names) -> dict:
+    """Optional original-unit metrics a task asks for (tasks.<task>.extra_metrics)."""
+    ok = np.isfinite(predicted)
+    out: dict[str, float] = {}
+    if "mape" in names and ok.any():
+        out["mape"] = float(mean_absolute_percentage_error(actual[ok], predicted[ok]))
+    if "direction_acc" in names:
+        acc = direction_accuracy(actual, predicted, last)
+        if acc is not None:
+            out["direction_acc"] = acc
+    return out
+
+
 def split_scores(actual_model, pred_model, actual_orig, pred_orig) -> dict[str, float]:
     """Model-space and original-unit scores for one split, plus the target count."""
     out = scores(actual_model, pred_model)
@@ -95,17 +125,30 @@ class TaskData:
     def to_model(self, split: str, orig: np.ndarray) -> np.ndarray:
         return self.transform.target_to_model(orig, self.observed, self.positions(split))
 
+    def last_observed(self, split: str) -> np.ndarray:
+        """The last target value known when each forecast is made."""
+        horizon = int(self.meta["window"].get("horizon", 1))
+        return self.observed[self.positions(split) - horizon]
+
+    def score(self, split: str, pred_model: np.ndarray, pred_orig: np.ndarray, extra) -> dict:
+        """Every metric of one forecast on one split."""
+        actual_m, actual_o = self.actual(split)
+        out = split_scores(actual_m, pred_model, actual_o, pred_orig)
+        if extra:
+            out.update(extra_scores(actual_o, pred_orig, self.last_observed(split), extra))
+        return out
+
 
 def evaluate_baselines(data: TaskData, cfg: dict) -> tuple[dict, dict]:
     """Scores and original-unit forecasts of every baseline, per split."""
     horizon = int(data.meta["window"].get("horizon", 1))
     metrics: dict[str, dict] = {}
     preds: dict[str, dict] = {}
+    extra = cfg.get("extra_metrics") or []
     for split in SPLITS:
         pos = data.positions(split)
         if not len(pos):
             continue
-        actual_m, actual_o = data.actual(split)
         fc = baselines.forecasts(
             data.observed,
             pos,
@@ -114,16 +157,31 @@ def evaluate_baselines(data: TaskData, cfg: dict) -> tuple[dict, dict]:
             data.meta["bounds"][0],
             bool(cfg.get("target_observed", True)),
         )
+        if "linear_ar" in (cfg.get("extra_baselines") or []):
+            fc["linear_ar"] = data.to_original(split, linear_ar_forecast(data, split))
         for name, orig in fc.items():
-            model_space = data.to_model(split, orig)
-            metrics.setdefault(name, {})[split] = split_scores(
-                actual_m, model_space, actual_o, orig
+            metrics.setdefault(name, {})[split] = data.score(
+                split, data.to_model(split, orig), orig, extra
             )
             preds.setdefault(name, {})[split] = orig
     return metrics, preds
 
 
-def evaluate_model(data: TaskData, name: str, variant: dict, models: Path) -> tuple[dict, dict]:
+def linear_ar_forecast(data: TaskData, split: str) -> np.ndarray:
+    """The linear autoregression baseline, fitted on the training windows, in model space."""
+    train = data.splits["train"]
+    if train["x"].ndim != 3 or train["y"].shape[-1] != 1 or train["y"].ndim != 2:
+        raise StageError(
+            f"params.yaml: tasks.{data.meta['task']}.extra_baselines: linear_ar needs "
+            "sliding windows with one target each."
+        )
+    x = data.splits[split]["x"][data.splits[split]["scored"]]
+    return baselines.linear_ar(train["x"], train["y"], x)
+
+
+def evaluate_model(
+    data: TaskData, name: str, variant: dict, models: Path, extra=()
+) -> tuple[dict, dict]:
     """Scores per split for one trained variant, plus the numpy reference check on test."""
     out_dir = model_dir(data.meta["task"], name, models)
     preds = load_npz(out_dir / "predictions.npz")
@@ -133,8 +191,7 @@ def evaluate_model(data: TaskData, name: str, variant: dict, models: Path) -> tu
             continue
         scaled = data.scored(split, preds[split]).astype(np.float64)
         orig = data.to_original(split, scaled)
-        actual_m, actual_o = data.actual(split)
-        metrics[split] = split_scores(actual_m, scaled, actual_o, orig)
+        metrics[split] = data.score(split, scaled, orig, extra)
         orig_preds[split] = orig
     metrics["test"]["numpy_max_abs_diff"] = reference_gap(data, variant, out_dir, preds["test"])
     return metrics, orig_preds
@@ -211,7 +268,9 @@ def evaluate_task(
     base_metrics, base_preds = evaluate_baselines(data, cfg)
     model_metrics, model_preds = {}, {}
     for name, variant in variants.items():
-        model_metrics[name], model_preds[name] = evaluate_model(data, name, variant, models)
+        model_metrics[name], model_preds[name] = evaluate_model(
+            data, name, variant, models, cfg.get("extra_metrics") or []
+        )
     ref_name = baselines.reference(cfg)
     add_skill(model_metrics, base_metrics, ref_name)
     result = {"models": model_metrics, "baselines": base_metrics}

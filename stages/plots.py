@@ -71,12 +71,21 @@ def shade_splits(ax: plt.Axes, actual: pd.DataFrame) -> None:
 
 
 def forecast_figure(
-    table: pd.DataFrame, title: str, units: str, models: list[str], ref: str = "naive"
+    table: pd.DataFrame,
+    title: str,
+    units: str,
+    models: list[str],
+    ref: str = "naive",
+    zoom_cfg: dict | None = None,
 ) -> plt.Figure:
-    """Top: the whole series with every model; bottom: the test part with the reference."""
+    """Top: the whole series with every model; bottom: part of the test split, with the
+    reference baseline (tasks.<task>.zoom: {points, at: start|end} picks which part)."""
+    zoom_cfg = zoom_cfg or {}
     table = table.sort_values("idx")
     actual = table.drop_duplicates("idx")
-    test = actual[actual["split"] == "test"].head(ZOOM_POINTS)
+    test = actual[actual["split"] == "test"]
+    points = int(zoom_cfg.get("points", ZOOM_POINTS))
+    test = test.tail(points) if zoom_cfg.get("at", "start") == "end" else test.head(points)
     fig, (full, zoom) = plt.subplots(2, 1, figsize=(11, 7.5), height_ratios=[1, 1])
     shade_splits(full, actual)
     full.plot(actual["x"], actual["actual"], color="black", lw=0.9, label="actual")
@@ -89,7 +98,11 @@ def forecast_figure(
     base = table[(table["variant"] == f"baseline:{ref}") & table["idx"].isin(test["idx"])]
     zoom.plot(base["x"], base["predicted"], color=BASELINE, ls="--", lw=1.2, label=ref)
     full.set_title(f"{title}: actual vs predicted, all splits")
-    shown = "Test split" if len(test) == (actual["split"] == "test").sum() else "Start of test"
+    shown = (
+        "Test split"
+        if len(test) == (actual["split"] == "test").sum()
+        else f"{'Last' if zoom_cfg.get('at') == 'end' else 'First'} {len(test)} test targets"
+    )
     zoom.set_title(f"{shown}, against {REFERENCE_LABELS.get(ref, ref)}")
     for ax in (full, zoom):
         ax.set_ylabel(units)
@@ -169,7 +182,7 @@ def plot_task(
     table = load_predictions(task, plots_dir)
     out = plots_dir / task
     figures = {
-        "forecast.png": forecast_figure(table, title, units, models, ref),
+        "forecast.png": forecast_figure(table, title, units, models, ref, cfg.get("zoom")),
         "test_rmse.png": rmse_figure(metrics, title, units, ref),
         "training_curves.png": curves_figure(task, models, live_root),
     }

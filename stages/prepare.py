@@ -31,28 +31,67 @@ def load_task_frame(task: str, cfg: dict[str, Any], raw_dir: Path = RAW_DIR):
     features = list(require(cfg, "features", where))
     target = require(cfg, "target", where)
     columns = features + ([target] if target not in features else [])
-    return read_csv(path, cfg.get("date"), columns), features, target
+    frame = read_csv(
+        path, cfg.get("date"), columns, cfg.get("missing", "fail"), cfg.get("date_range")
+    )
+    return frame, features, target
+
+
+def window_arrays(
+    series: dict[str, np.ndarray], pos: np.ndarray, window: dict, transform: Transform
+) -> tuple[np.ndarray, np.ndarray]:
+    """Model inputs and targets for the given target positions (used by prepare and train).
+
+    `series` holds `scaled`, `scaled_target` and `target` (original units), as series.npz.
+    """
+    lookback, horizon = int(window["lookback"]), int(window.get("horizon", 1))
+    x, y = windows.sliding_windows(
+        series["scaled"], series["scaled_target"], pos, lookback, horizon
+    )
+    if transform.window_lag:
+        x = transform.window_inputs(x.astype(np.float64)).astype(np.float32)
+        y = transform.target_to_model(series["target"][pos], series["target"], pos)
+        y = y[:, None].astype(np.float32)
+    return x, y
+
+
+def first_target(window: dict, first_valid: int) -> int:
+    """The earliest row that can be a target: a full window (and differencing) before it."""
+    return first_valid + int(window["lookback"]) + int(window.get("horizon", 1)) - 1
+
+
+def sliding_bounds(n: int, split: dict, window: dict, first_valid: int) -> tuple[int, int]:
+    """Rows where validation and test start.
+
+    `split.of: rows` (default) takes the fractions of the series rows (seeds 000, 001);
+    `split.of: targets` takes them of the windowed samples, as seed 004 splits `X, Y`.
+    """
+    val, test = float(split["val"]), float(split["test"])
+    if split.get("of", "rows") == "targets":
+        first = first_target(window, first_valid)
+        v, t = windows.split_bounds(n - first, val, test)
+        return first + v, first + t
+    return windows.split_bounds(n, val, test)
 
 
 def sliding_splits(
-    scaled: np.ndarray, target: np.ndarray, bounds: tuple[int, int], window: dict, first_valid: int
+    series: dict[str, np.ndarray], bounds: tuple[int, int], window: dict, transform: Transform
 ) -> dict[str, tuple[np.ndarray, ...]]:
     """Windows for each split; a split's targets all lie inside that split."""
-    n = len(scaled)
+    n = len(series["scaled"])
     edges = {"train": (0, bounds[0]), "val": (bounds[0], bounds[1]), "test": (bounds[1], n)}
-    lookback, horizon = int(window["lookback"]), int(window.get("horizon", 1))
     out = {}
     for split, (start, stop) in edges.items():
         pos = windows.target_positions(
             start,
             stop,
-            lookback,
-            horizon,
+            int(window["lookback"]),
+            int(window.get("horizon", 1)),
             int(window.get("stride", 1)),
             window.get("context", "segment"),
-            first_valid,
+            transform.difference,
         )
-        x, y = windows.sliding_windows(scaled, target, pos, lookback, horizon)
+        x, y = window_arrays(series, pos, window, transform)
         out[split] = (x, y, pos, np.ones(len(x), dtype=bool))
     return out
 
@@ -111,7 +150,9 @@ def prepare_task(
         bounds = stateful_layout(window)["val"][0], stateful_layout(window)["test"][0]
     elif layout == "sliding":
         split = require(cfg, "split", f"tasks.{task}")
-        bounds = windows.split_bounds(len(values), float(split["val"]), float(split["test"]))
+        bounds = sliding_bounds(
+            len(values), split, window, int(cfg.get("transform", {}).get("difference", 0))
+        )
     else:
         raise StageError(f"params.yaml: tasks.{task}.window.layout must be sliding or stateful.")
     fit_rows = (
@@ -130,7 +171,8 @@ def prepare_task(
             scaled, scaled_target, window, f"{raw_dir}/{cfg['dataset']}"
         )
     else:
-        splits = sliding_splits(scaled, scaled_target, bounds, window, transform.difference)
+        series = {"scaled": scaled, "scaled_target": scaled_target, "target": target}
+        splits = sliding_splits(series, bounds, window, transform)
     if len(splits["train"][0]) == 0 or len(splits["test"][0]) == 0:
         raise StageError(
             f"params.yaml: tasks.{task}: the window settings leave no training or test "
@@ -154,10 +196,15 @@ def prepare_task(
 def make_transform(task: str, cfg: dict, features: list[str], target: str, values) -> Transform:
     """The unfitted transform; the target is its own column when it is not a feature."""
     col = features.index(target) if target in features else len(features)
-    transform = Transform.from_params(cfg.get("transform", {}), col)
+    horizon = int(cfg.get("window", {}).get("horizon", 1))
+    transform = Transform.from_params(cfg.get("transform", {}), col, horizon)
     if transform.log and (values <= 0).any():
         raise StageError(f"params.yaml: tasks.{task}.transform.log needs positive values.")
-    horizon = int(cfg.get("window", {}).get("horizon", 1))
+    if transform.window_lag and (values <= 0).any():
+        raise StageError(
+            f"params.yaml: tasks.{task}.transform.window_norm needs positive values "
+            "(prices); the data has zeros or negatives."
+        )
     if transform.difference and transform.difference < horizon:
         raise StageError(
             f"params.yaml: tasks.{task}.transform.difference ({transform.difference}) must be "

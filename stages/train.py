@@ -27,7 +27,8 @@ from stages.common import (
     section,
     write_json,
 )
-from stages.prepare import PREPARED_DIR, SPLITS
+from stages.prepare import PREPARED_DIR, SPLITS, window_arrays
+from stages.transforms import Transform
 
 MODELS_DIR = Path("models")
 LIVE_DIR = Path("metrics/train")
@@ -60,19 +61,17 @@ def training_windows(task: str, meta: dict, stride: int, prepared: Path = PREPAR
     if window.get("layout", "sliding") != "sliding":
         raise StageError(f"params.yaml: train_stride needs a sliding window layout (task {task}).")
     series = load_npz(prepared / task / "series.npz")
-    lookback, horizon = int(window["lookback"]), int(window.get("horizon", 1))
+    transform = Transform.from_dict(meta["transform"])
     pos = windows.target_positions(
         0,
         meta["bounds"][0],
-        lookback,
-        horizon,
+        int(window["lookback"]),
+        int(window.get("horizon", 1)),
         stride,
         window.get("context", "segment"),
-        int(meta["transform"]["difference"]),
+        transform.difference,
     )
-    x, y = windows.sliding_windows(
-        series["scaled"], series["scaled_target"], pos, lookback, horizon
-    )
+    x, y = window_arrays(series, pos, window, transform)
     return {"x": x, "y": y, "positions": pos}
 
 

@@ -1,6 +1,9 @@
 """Value transforms between original units and the model's scaled space, and back.
 
 Chain: optional log -> optional lag-d differencing -> scaler (min-max, standard or none).
+Or, instead of log / differencing, per-window normalisation (seed 004): every window and
+its target are divided by the window's last value, so prices become ratios near 1 and a
+model trained on 2001-2012 levels still applies to 2017 levels.
 The scaler is fitted on the training rows only by default; `fit_on: all` reproduces the
 seeds' leak (their MinMaxScaler saw the test range) so the difference can be measured.
 The inverse needs the observed series for differencing, which a forecaster has anyway.
@@ -27,16 +30,23 @@ class Transform:
     target_column: int = 0
     offset: list[float] = field(default_factory=list)
     scale: list[float] = field(default_factory=list)
+    window_lag: int = 0  # > 0: target divided by the observed value this many steps back
 
     @classmethod
-    def from_params(cls, cfg: dict[str, Any], target_column: int) -> Transform:
+    def from_params(cls, cfg: dict[str, Any], target_column: int, horizon: int = 1) -> Transform:
         """Build an unfitted transform from tasks.<task>.transform / scaler params."""
         scaler = cfg.get("scaler", "minmax")
         if scaler not in ("minmax", "standard", "none"):
             raise StageError(
                 f"params.yaml: scaler must be minmax, standard or none (got {scaler!r})."
             )
+        if cfg.get("window_norm") and (cfg.get("log") or cfg.get("difference")):
+            raise StageError(
+                "params.yaml: transform.window_norm replaces log / difference; use one or "
+                "the other."
+            )
         return cls(
+            window_lag=horizon if cfg.get("window_norm") else 0,
             log=bool(cfg.get("log", False)),
             difference=int(cfg.get("difference", 0)),
             scaler=scaler,
@@ -80,6 +90,24 @@ class Transform:
         """Original units (time, features) -> model space."""
         return (self.unscaled(values) - np.asarray(self.offset)) / np.asarray(self.scale)
 
+    def window_inputs(self, x: np.ndarray) -> np.ndarray:
+        """Per-window normalisation of inputs: each column over its last value in the window."""
+        if not self.window_lag:
+            return x
+        last = x[:, -1:, :]
+        if (last == 0).any():
+            raise StageError(
+                "params.yaml: transform.window_norm divides by each window's last value, "
+                "but some are 0; drop that column from features or turn window_norm off."
+            )
+        return x / last
+
+    def _ratio_base(self, observed: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """The divisor of per-window normalisation: the window's last observed target."""
+        return (
+            observed[positions - self.window_lag] if self.window_lag else np.ones(positions.shape)
+        )
+
     def _target_base(self, observed: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """What the difference is taken against: the observed target `difference` steps back."""
         if not self.difference:
@@ -92,7 +120,7 @@ class Transform:
     ) -> np.ndarray:
         """Forecasts of the target in original units -> model space (for baselines)."""
         col = self.target_column
-        w = np.log(predicted) if self.log else predicted
+        w = np.log(predicted) if self.log else predicted / self._ratio_base(observed, positions)
         return (w - self._target_base(observed, positions) - self.offset[col]) / self.scale[col]
 
     def target_to_original(
@@ -101,4 +129,4 @@ class Transform:
         """Model-space forecasts of the target -> original units."""
         col = self.target_column
         w = scaled * self.scale[col] + self.offset[col] + self._target_base(observed, positions)
-        return np.exp(w) if self.log else w
+        return np.exp(w) if self.log else w * self._ratio_base(observed, positions)

@@ -251,6 +251,12 @@ def test_invalid_entries_name_the_key(entry: dict, key: str, tmp_path: Path) -> 
     assert "params.yaml" in str(err.value) and f"'{key}" in str(err.value)
 
 
+def test_a_file_without_urls_says_how_to_get_it(tmp_path: Path) -> None:
+    entry = {"files": [{"name": "DJI.csv", "urls": [], "how": "download it from Yahoo"}]}
+    with pytest.raises(StageError, match=r"nowhere to get DJI\.csv.*How to get it: download it"):
+        download.download_dataset("dji", entry, raw_dir=tmp_path, mirror="")
+
+
 def test_generate_writes_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = types.ModuleType("stages.datasets.fake")
     seen: list[dict] = []
