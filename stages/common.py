@@ -97,6 +97,27 @@ def load_npz(path: Path | str) -> dict[str, np.ndarray]:
         return {name: data[name] for name in data.files}
 
 
+UNAVAILABLE = "UNAVAILABLE.json"
+
+
+def mark_unavailable(directory: Path | str, reason: str) -> None:
+    """Record, in an output directory, that an optional study was skipped and why.
+
+    A dataset marked `optional` (Jena: no offline copy exists) must not break `dvc repro`
+    for everyone else: each of its stages writes this marker instead of results, so the
+    pipeline completes, `dvc status` is clean, and no number is ever made up.
+    """
+    write_json(Path(directory) / UNAVAILABLE, {"unavailable": reason})
+
+
+def unavailable(directory: Path | str) -> str | None:
+    """The reason an upstream stage was skipped, or None when its outputs are real."""
+    path = Path(directory) / UNAVAILABLE
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))["unavailable"]
+
+
 def run_stage(main: Callable[[list[str]], None]) -> None:
     """Run a stage's main, turning StageError into one clear line and exit code 1."""
     try:

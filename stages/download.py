@@ -354,12 +354,28 @@ def download_dataset(
     written = []
     for index, spec in enumerate(files):  # reject any bad item before fetching anything
         validate_file_spec(spec, f"{where}.files[{index}]", mirror)
+    (raw_dir / name / common.UNAVAILABLE).unlink(missing_ok=True)
     for index, spec in enumerate(files):
         dest = raw_dir / name / spec["name"]
-        origin = fetch_file(spec, dest, mirror, where=f"{where}.files[{index}]")
+        try:
+            origin = fetch_file(spec, dest, mirror, where=f"{where}.files[{index}]")
+        except StageError as exc:
+            if not entry.get("optional"):
+                raise
+            return skip_optional(name, raw_dir, str(exc))
         print(f"{dest}: {origin}")
         written.append(dest)
     return written
+
+
+def skip_optional(name: str, raw_dir: Path, reason: str) -> list[Path]:
+    """An optional dataset that cannot be fetched: mark it, say so in one line, go on."""
+    common.mark_unavailable(raw_dir / name, reason)
+    print(
+        f"download {name}: UNAVAILABLE, its study is skipped (no metrics are written). "
+        f"To run it, make the file reachable, then `dvc repro -f download@{name}`. {reason}"
+    )
+    return []
 
 
 def main(argv: list[str]) -> None:

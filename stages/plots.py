@@ -2,7 +2,7 @@
 
 Writes plots/<task>/forecast.png (actual vs every model over all splits, with the splits
 marked, plus a zoom on the test part against the reference baseline: seed 001's figure,
-and seed 003's sin -> cos comparison), test_rmse.png (test RMSE of every model and
+and seed 003's sin -> cos comparison), scores.png (test RMSE of every model and
 baseline, coloured by whether it beats the reference: naive persistence, or the training
 mean when the target is never observed) and training_curves.png (per-epoch loss
 from DVCLive). No TensorFlow: this reads CSV, JSON and TSV only.
@@ -112,11 +112,14 @@ def forecast_figure(
     return fig
 
 
-def rmse_figure(metrics: dict[str, Any], title: str, units: str, ref: str = "naive") -> plt.Figure:
-    """Horizontal bars of test RMSE: models green when they beat the reference, red if not."""
-    limit = metrics["baselines"][ref]["test"]["rmse_orig"]
-    rows = [(name, s["test"]["rmse_orig"], "model") for name, s in metrics["models"].items()]
-    rows += [(name, s["test"]["rmse_orig"], "baseline") for name, s in metrics["baselines"].items()]
+def rmse_figure(
+    metrics: dict[str, Any], title: str, units: str, ref: str = "naive", metric: str = "rmse_orig"
+) -> plt.Figure:
+    """Horizontal bars of a test metric (tasks.<task>.bar_metric, RMSE by default): models
+    green when they beat the reference baseline, red when not."""
+    limit = metrics["baselines"][ref]["test"][metric]
+    rows = [(name, s["test"][metric], "model") for name, s in metrics["models"].items()]
+    rows += [(name, s["test"][metric], "baseline") for name, s in metrics["baselines"].items()]
     rows.sort(key=lambda row: row[1])
     colours = [
         BASELINE if kind == "baseline" else BETTER if v < limit else WORSE for _, v, kind in rows
@@ -127,7 +130,10 @@ def rmse_figure(metrics: dict[str, Any], title: str, units: str, ref: str = "nai
     ax.bar_label(bars, fmt="%.4g", padding=3, fontsize=8)
     ax.axvline(limit, color="black", ls="--", lw=1)
     ax.invert_yaxis()
-    ax.set_xlabel(f"test RMSE ({units}), lower is better; dashed: {REFERENCE_LABELS.get(ref, ref)}")
+    label = metric.removesuffix("_orig").upper()
+    ax.set_xlabel(
+        f"test {label} ({units}), lower is better; dashed: {REFERENCE_LABELS.get(ref, ref)}"
+    )
     ax.set_title(f"{title}\ngreen beats {ref}, red does not, grey: baselines", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -179,17 +185,33 @@ def plot_task(
     models = list(task_variants(params, task))
     ref = baselines.reference(cfg)
     metrics = load_metrics(task, metrics_dir)
+    if "unavailable" in metrics:
+        return placeholders(plots_dir / task, title, metrics["unavailable"])
     table = load_predictions(task, plots_dir)
     out = plots_dir / task
     figures = {
         "forecast.png": forecast_figure(table, title, units, models, ref, cfg.get("zoom")),
-        "test_rmse.png": rmse_figure(metrics, title, units, ref),
+        "scores.png": rmse_figure(metrics, title, units, ref, cfg.get("bar_metric", "rmse_orig")),
         "training_curves.png": curves_figure(task, models, live_root),
     }
     for name, fig in figures.items():
         save(fig, out / name)
         print(f"plots {task}: wrote {out / name}")
     return [out / name for name in figures]
+
+
+def placeholders(out: Path, title: str, reason: str) -> list[Path]:
+    """Figures that say why there is nothing to plot, instead of missing files."""
+    paths = [out / name for name in ("forecast.png", "scores.png", "training_curves.png")]
+    for path in paths:
+        fig, ax = plt.subplots(figsize=(8, 2.5))
+        ax.axis("off")
+        ax.text(0.5, 0.6, f"{title}: data unavailable, study skipped", ha="center", fontsize=12)
+        short = reason[:150] + ("..." if len(reason) > 150 else "")
+        ax.text(0.5, 0.3, short, ha="center", fontsize=7, wrap=True)
+        save(fig, path)
+    print(f"plots {out.name}: data unavailable, wrote placeholder figures")
+    return paths
 
 
 def main(argv: list[str]) -> None:

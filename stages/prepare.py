@@ -15,7 +15,18 @@ from typing import Any
 import numpy as np
 
 from stages import windows
-from stages.common import StageError, load_params, require, run_stage, save_npz, section, write_json
+from stages.common import (
+    StageError,
+    load_params,
+    mark_unavailable,
+    require,
+    run_stage,
+    save_npz,
+    section,
+    unavailable,
+    write_json,
+)
+from stages.datasets import jena
 from stages.datasets.timeseries import read_csv
 from stages.transforms import Transform
 
@@ -139,6 +150,13 @@ def prepare_task(
     task: str, cfg: dict[str, Any], raw_dir: Path = RAW_DIR, out_dir: Path = PREPARED_DIR
 ) -> dict[str, int]:
     """Run the whole preparation for one task; returns the sample count per split."""
+    reason = unavailable(raw_dir / require(cfg, "dataset", f"tasks.{task}"))
+    if reason:
+        mark_unavailable(out_dir / task, reason)
+        print(f"prepare {task}: skipped, raw data unavailable")
+        return {}
+    if cfg.get("window", {}).get("layout") == "indexed":
+        return prepare_indexed(task, cfg, raw_dir, out_dir)
     frame, features, target_name = load_task_frame(task, cfg, raw_dir)
     values = frame[features].to_numpy(np.float64)
     target = frame[target_name].to_numpy(np.float64)
@@ -193,6 +211,55 @@ def prepare_task(
     return {split: len(arrays[0]) for split, arrays in splits.items()}
 
 
+def prepare_indexed(task: str, cfg: dict, raw_dir: Path, out_dir: Path) -> dict[str, int]:
+    """Seed 002's protocol: standardise, then store window-end rows, never the windows.
+
+    The windows (lookback 1440 rows sampled every `step`) are gathered batch by batch by
+    the train stage; only the rows, the targets and a few reference windows are written.
+    """
+    where = f"tasks.{task}"
+    path = raw_dir / cfg["dataset"] / require(cfg, "file", where)
+    dates, values = jena.read(path)
+    values = jena.clean(values, path)
+    target_col = jena.COLUMNS.index(require(cfg, "target", where))
+    window = dict(require(cfg, "window", where))
+    lookback, step, delay = (int(window[k]) for k in ("lookback", "step", "delay"))
+    fit_rows = int(cfg.get("transform", {}).get("fit_rows", 200000))
+    transform = Transform(scaler="standard", target_column=target_col)
+    transform.fit(values, slice(0, fit_rows))  # seed: mean / std of float_data[:200000]
+    scaled = transform.forward(values).astype(np.float32)
+    save_npz(
+        out_dir / task / "series.npz",
+        target=values[:, target_col],
+        scaled=scaled,
+        scaled_target=scaled[:, target_col],
+        dates=dates,
+    )
+    counts = {}
+    for split in SPLITS:
+        lo, hi = require(window, split, f"{where}.window")
+        rows = windows.indexed_rows(lo, hi, lookback, delay, len(scaled))
+        if len(rows) == 0:
+            raise StageError(f"params.yaml: {where}.window.{split} leaves no windows; widen it.")
+        scored = rows[:: int(window.get("train_eval_every", 1))] if split == "train" else rows
+        reference = scored[: int(window.get("reference_windows", 256))]
+        save_npz(
+            out_dir / task / f"{split}.npz",
+            rows=rows,
+            eval_rows=scored,
+            positions=scored + delay,
+            y=scaled[scored + delay, target_col][:, None],
+            scored=np.ones(len(scored), dtype=bool),
+            x=windows.gather_windows(scaled, reference, lookback, step),
+        )
+        counts[split] = len(rows)
+    window["horizon"] = delay + step  # target row minus the last input row: naive uses it
+    meta = {"task": task, "window": window, "transform": transform.to_dict()}
+    meta.update(bounds=[int(window["train"][1]), int(window["test"][0])], target=cfg["target"])
+    write_json(out_dir / task / "meta.json", {**meta, "features": jena.COLUMNS})
+    return counts
+
+
 def make_transform(task: str, cfg: dict, features: list[str], target: str, values) -> Transform:
     """The unfitted transform; the target is its own column when it is not a feature."""
     col = features.index(target) if target in features else len(features)
@@ -233,7 +300,8 @@ def main(argv: list[str]) -> None:
     task = argv[0]
     cfg = section(load_params(), "tasks", task)
     counts = prepare_task(task, cfg)
-    print(f"prepare {task}: " + ", ".join(f"{k} {v} samples" for k, v in counts.items()))
+    if counts:
+        print(f"prepare {task}: " + ", ".join(f"{k} {v} samples" for k, v in counts.items()))
 
 
 if __name__ == "__main__":

@@ -56,7 +56,11 @@ def render(params: dict[str, Any], metrics_dir: Path = Path("metrics")) -> str:
     ]
     published = params.get("published") or {}
     for task, cfg in (params.get("tasks") or {}).items():
-        lines += task_rows(task, cfg, load_metrics(task, metrics_dir), published)
+        metrics = load_metrics(task, metrics_dir)
+        if "unavailable" in metrics:
+            lines.append(f"| {task} | _not run: raw data unavailable here_ | | | | | | |")
+            continue
+        lines += task_rows(task, cfg, metrics, published)
     return "\n".join(lines) + "\n"
 
 

@@ -84,3 +84,24 @@ def sequence_windows(
     x = values[positions]
     y = target[positions][..., None]
     return x.astype(np.float32), y.astype(np.float32), positions
+
+
+def indexed_rows(min_index: int, max_index: int | None, lookback: int, delay: int, n: int):
+    """Window-end rows of seed 002's generator for one split: [min + lookback, max).
+
+    Row r reads inputs data[r - lookback : r : step] and targets data[r + delay]; the
+    seed's max_index=None means len(data) - delay - 1. Only these integers are stored:
+    the windows themselves are gathered batch by batch (see gather_windows).
+    """
+    stop = n - delay - 1 if max_index is None else int(max_index)
+    return np.arange(int(min_index) + lookback, stop, dtype=np.int64)
+
+
+def gather_windows(data: np.ndarray, rows: np.ndarray, lookback: int, step: int) -> np.ndarray:
+    """Inputs for a batch of window-end rows, by one fancy-index gather (no Python loop).
+
+    Memory is one batch, (len(rows), lookback // step, features), never every window:
+    420,551 rows x 240 steps x 14 features would be 5.6 GB as float32.
+    """
+    offsets = np.arange(-lookback, 0, step, dtype=np.int64)
+    return data[rows[:, None] + offsets]

@@ -69,7 +69,7 @@ def test_every_figure_is_a_png(dirs, dates):
     plots_dir, metrics_dir, live = dirs
     predictions(dates).to_csv(plots_dir / "demo" / "predictions.csv", index=False)
     written = plots.plot_task("demo", PARAMS, plots_dir, metrics_dir, live)
-    assert [p.name for p in written] == ["forecast.png", "test_rmse.png", "training_curves.png"]
+    assert [p.name for p in written] == ["forecast.png", "scores.png", "training_curves.png"]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert path.stat().st_size > 5000
