@@ -110,6 +110,9 @@ def mark_unavailable(directory: Path | str, reason: str) -> None:
     write_json(Path(directory) / UNAVAILABLE, {"unavailable": reason})
 
 
+SKIPPED = "raw data unavailable: study skipped (data/raw/<dataset>/UNAVAILABLE.json says why)"
+
+
 def unavailable(directory: Path | str) -> str | None:
     """The reason an upstream stage was skipped, or None when its outputs are real."""
     path = Path(directory) / UNAVAILABLE

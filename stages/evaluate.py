@@ -25,6 +25,7 @@ from sklearn.metrics import (
 
 from stages import baselines, reference
 from stages.common import (
+    SKIPPED,
     StageError,
     atomic_path,
     load_npz,
@@ -283,7 +284,7 @@ def evaluate_task(
         raise StageError(f"params.yaml: no variant has task '{task}'. Add one under variants.")
     reason = unavailable(prepared / task)
     if reason:
-        return skip_task(task, reason, metrics_dir, plots_dir)
+        return skip_task(task, metrics_dir, plots_dir)
     data = TaskData(task, prepared)
     base_metrics, base_preds = evaluate_baselines(data, cfg)
     model_metrics, model_preds = {}, {}
@@ -304,9 +305,9 @@ def evaluate_task(
     return result
 
 
-def skip_task(task: str, reason: str, metrics_dir: Path, plots_dir: Path) -> dict:
+def skip_task(task: str, metrics_dir: Path, plots_dir: Path) -> dict:
     """A task whose data is unavailable: say so in its metrics file, with no numbers."""
-    result = {"unavailable": reason}
+    result = {"unavailable": SKIPPED}  # the full reason is in the upstream markers
     with atomic_path(plots_dir / task / "predictions.csv") as tmp:
         tmp.write_text("variant,split,idx,date,actual,predicted\n", encoding="utf-8")
     write_json(metrics_dir / f"{task}.json", result)

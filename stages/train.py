@@ -17,6 +17,7 @@ import numpy as np
 
 from stages import windows
 from stages.common import (
+    SKIPPED,
     StageError,
     atomic_path,
     load_npz,
@@ -196,17 +197,17 @@ def train_variant(
     live_root: Path = LIVE_DIR,
 ) -> dict[str, Any]:
     """Train one variant end to end and write all of its outputs."""
+    task = require(variant, "task", f"variants.{name}")
+    out = model_dir(task, name, models)
+    reason = unavailable(prepared / task)
+    if reason:  # before importing TensorFlow: a skipped study should cost nothing
+        skip_variant(out, live_dir(task, name, live_root), reason)
+        print(f"train {name}: skipped, data for task {task} unavailable")
+        return {"seconds": 0.0}
     from dvclive import Live
 
     from stages.zoo import build_model, compile_model
 
-    task = require(variant, "task", f"variants.{name}")
-    out = model_dir(task, name, models)
-    reason = unavailable(prepared / task)
-    if reason:
-        skip_variant(out, live_dir(task, name, live_root), reason)
-        print(f"train {name}: skipped, data for task {task} unavailable")
-        return {"seconds": 0.0}
     data, meta = load_split_data(task, prepared)
     cfg = require(variant, "train", f"variants.{name}")
     arch = require(variant, "model", f"variants.{name}")
@@ -251,7 +252,7 @@ def train_variant(
 def skip_variant(out: Path, live: Path, reason: str) -> None:
     """Outputs of a variant whose data is unavailable: markers and empty curves, no numbers."""
     mark_unavailable(out, reason)
-    write_json(live / "metrics.json", {"unavailable": reason})
+    write_json(live / "metrics.json", {"unavailable": SKIPPED})  # short: dvc metrics shows it
     for split in ("train", "eval"):
         with atomic_path(live / "plots" / "metrics" / split / "loss.tsv") as tmp:
             tmp.write_text("step\tloss\n", encoding="utf-8")
