@@ -79,6 +79,12 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def md5_of(path: Path) -> str:
+    """MD5, for upstreams that publish only that (the IMDB archive)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "md5").hexdigest()
+
+
 def write_chunks(chunks: Iterable[bytes], out: Path, total: int | None, label: str) -> str:
     """Write chunks to `out` and return their sha256, hashing on the fly (no second read).
 
@@ -249,11 +255,15 @@ def try_sources(
     expected = expected_sha256(spec, where)
     failures: list[tuple[str, str]] = []
     mismatches: set[str] = set()
+    expected_md5 = str(spec.get("md5") or "").strip().lower() or None
     for label, location in sources:
         try:
             got = fetch_source(location, tmp, spec["name"])
         except SourceError as exc:
             failures.append((label, str(exc)))
+            continue
+        if expected_md5 and (md5 := md5_of(tmp)) != expected_md5:
+            failures.append((label, f"md5 mismatch: got {md5}, expected {expected_md5}"))
             continue
         if expected is None or got == expected:
             return label, got
@@ -282,13 +292,14 @@ def fetch_file(
         label, got = try_sources(sources_for(spec, mirror), tmp, spec, where)
         os.chmod(tmp, FILE_MODE)
         size = tmp.stat().st_size
-    if expected is None:
+    if expected is None and not spec.get("md5"):
         print(
             f"warning: {where} has no sha256 in {PARAMS_FILE}; {spec['name']} from {label} "
             f"has sha256 {got}. Pin it: add 'sha256: {got}' to {where} in {PARAMS_FILE}.",
             file=sys.stderr,
         )
-    return f"from {label} ({size:,} bytes, sha256 {'unpinned' if expected is None else 'ok'})"
+    check = "sha256 ok" if expected else ("md5 ok" if spec.get("md5") else "sha256 unpinned")
+    return f"from {label} ({size:,} bytes, {check})"
 
 
 def generate_dataset(name: str, entry: dict[str, Any], raw_dir: Path = RAW_DIR) -> Path:
@@ -351,6 +362,8 @@ def download_dataset(
     files = entry["files"]
     if not isinstance(files, list) or not files:
         raise StageError(f"{PARAMS_FILE}: '{where}.files' must be a non-empty list. Fix it.")
+    if entry.get("any_of"):
+        return download_any_of(name, entry, raw_dir, mirror)
     written = []
     for index, spec in enumerate(files):  # reject any bad item before fetching anything
         validate_file_spec(spec, f"{where}.files[{index}]", mirror)
@@ -366,6 +379,28 @@ def download_dataset(
         print(f"{dest}: {origin}")
         written.append(dest)
     return written
+
+
+def download_any_of(name: str, entry: dict, raw_dir: Path, mirror: str | None) -> list[Path]:
+    """`any_of: true`: the files are alternatives (e.g. the canonical archive or a repack
+    of its labelled part); the first one that arrives verified is enough."""
+    where = f"datasets.{name}"
+    errors = []
+    for index, spec in enumerate(entry["files"]):
+        at = f"{where}.files[{index}]"
+        try:
+            validate_file_spec(spec, at, mirror)
+            dest = raw_dir / name / spec["name"]
+            origin = fetch_file(spec, dest, mirror, where=at)
+        except StageError as exc:
+            errors.append(str(exc))
+            continue
+        print(f"{dest}: {origin}")
+        return [dest]
+    reason = f"none of the {len(errors)} alternatives arrived: " + " | ".join(errors)
+    if entry.get("optional"):
+        return skip_optional(name, raw_dir, reason)
+    raise StageError(reason)
 
 
 def skip_optional(name: str, raw_dir: Path, reason: str) -> list[Path]:

@@ -61,7 +61,55 @@ def render(params: dict[str, Any], metrics_dir: Path = Path("metrics")) -> str:
             lines.append(f"| {task} | _not run: raw data unavailable here_ | | | | | | |")
             continue
         lines += task_rows(task, cfg, metrics, published)
+    for task, cfg in (params.get("text_tasks") or {}).items():
+        lines += text_table(task, cfg, load_metrics(task, metrics_dir), published)
     return "\n".join(lines) + "\n"
+
+
+TEXT_COLUMNS = {  # kind: (split, [(metric, header)], headline metric, lower is better)
+    "sentiment": (
+        "test",
+        [
+            ("accuracy", "Test accuracy"),
+            ("roc_auc", "ROC AUC"),
+            ("f1", "F1"),
+            ("log_loss", "Log loss"),
+        ],
+        "accuracy",
+        False,
+    ),
+    "charlm": (
+        "val",
+        [("bits_per_char", "Held-out bits/char"), ("accuracy", "Next-char accuracy")],
+        "bits_per_char",
+        True,
+    ),
+}
+
+
+def text_table(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]:
+    """One table per text task: models against the best baseline, then the baselines."""
+    split, columns, headline, lower = TEXT_COLUMNS[cfg["kind"]]
+    best = (min if lower else max)(s[split][headline] for s in metrics["baselines"].values())
+    lines = [
+        "",
+        f"**{cfg.get('title', task)}**",
+        "",
+        "| Model | " + " | ".join(h for _, h in columns) + " | Beats best baseline? "
+        "| Seed reported |",
+        "| --- " * (len(columns) + 3) + "|",
+    ]
+    for kind in ("models", "baselines"):
+        for name, splits in metrics[kind].items():
+            row = splits[split]
+            cells = " | ".join(fmt(row.get(m)) for m, _ in columns)
+            if kind == "models":
+                value = row[headline]
+                verdict = "yes" if (value < best if lower else value > best) else "**no**"
+                lines.append(f"| {name} | {cells} | {verdict} | {published.get(name, '')} |")
+            else:
+                lines.append(f"| _{name}_ (baseline) | {cells} | | |")
+    return lines
 
 
 def sync_readme(table: str, readme: Path = README) -> bool:

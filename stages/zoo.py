@@ -8,6 +8,7 @@
         - {type: dense, units: 32, activation: relu}
         - {type: dropout, rate: 0.3}
         - {type: flatten}
+        - {type: embedding, input_dim: 10000, output_dim: 128}   # first, for integer ids
       head: {units: 1, activation: linear}   # TimeDistributed when sequence_output
       stateful: false            # carry state across batches (seed 003)
       sequence_output: false     # many-to-many: one output per time step
@@ -57,27 +58,34 @@ def rnn_layer(spec: dict, sequences: bool, stateful: bool, where: str) -> keras.
 
 
 def other_layer(spec: dict, where: str) -> keras.Layer:
-    """Dense, Dropout or Flatten."""
+    """Dense, Dropout, Flatten or Embedding."""
     kind = spec.get("type")
+    if kind == "embedding":
+        return layers.Embedding(int(spec["input_dim"]), int(spec["output_dim"]))
     if kind == "dense":
         return layers.Dense(_units(spec, where), activation=spec.get("activation"))
     if kind == "dropout":
         return layers.Dropout(float(spec.get("rate", 0.0)))
     if kind == "flatten":
         return layers.Flatten()
-    known = ", ".join([*RNN, "dense", "dropout", "flatten"])
+    known = ", ".join([*RNN, "dense", "dropout", "flatten", "embedding"])
     raise StageError(f"params.yaml: {where}.type {kind!r} is unknown (known: {known}).")
 
 
 def build_model(
     arch: dict, input_shape: tuple[int, ...], batch_size: int | None = None, where: str = "model"
 ) -> keras.Sequential:
-    """A Sequential model for (time steps, features) inputs; stateful models fix the batch."""
+    """A Sequential model for (time steps, features) inputs; stateful models fix the batch.
+
+    A model whose first layer is an embedding reads (time steps,) integer ids instead.
+    """
     stateful = bool(arch.get("stateful"))
+    first = (arch.get("layers") or [{}])[0]
+    dtype = "int32" if first.get("type") == "embedding" else "float32"
     if stateful:
-        inputs = keras.Input(batch_shape=(batch_size, *input_shape))
+        inputs = keras.Input(batch_shape=(batch_size, *input_shape), dtype=dtype)
     else:
-        inputs = keras.Input(shape=tuple(input_shape))
+        inputs = keras.Input(shape=tuple(input_shape), dtype=dtype)
     model = keras.Sequential([inputs])
     seqs = return_sequences(arch)
     for i, spec in enumerate(arch.get("layers") or []):
@@ -98,4 +106,6 @@ def compile_model(model: keras.Model, train: dict, where: str = "train") -> None
             f"params.yaml: {where}.optimizer {name!r} is unknown (known: {', '.join(OPTIMIZERS)})."
         )
     optimizer = OPTIMIZERS[name](learning_rate=float(train.get("learning_rate", 0.001)))
-    model.compile(optimizer=optimizer, loss=train.get("loss", "mse"))
+    model.compile(
+        optimizer=optimizer, loss=train.get("loss", "mse"), metrics=list(train.get("metrics", []))
+    )

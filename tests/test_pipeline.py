@@ -82,6 +82,30 @@ def test_every_metric_is_present_and_finite(smoke_repo):
     assert "| sunspots |" in results and "| jena | _not run: raw data unavailable here_" in results
 
 
+def test_text_tasks_have_metrics_figures_and_samples(smoke_repo):
+    repo, _, _ = smoke_repo
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for task, cfg in params["text_tasks"].items():
+        metrics = json.loads((repo / "metrics" / f"{task}.json").read_text())
+        models = {k for k, v in params["text_variants"].items() if v["task"] == task}
+        assert set(metrics["models"]) == models
+        split = "test" if cfg["kind"] == "sentiment" else "val"
+        for group in metrics.values():
+            for splits in group.values():
+                assert all(math.isfinite(v) for v in splits[split].values())
+        figures = {p.name for p in (repo / "plots" / task / "figures").iterdir()}
+        assert {"scores.png", "training_curves.png"} <= figures
+    imdb = json.loads((repo / "metrics" / "imdb.json").read_text())
+    assert {"majority", "tfidf_lr"} <= set(imdb["baselines"])
+    assert imdb["baselines"]["tfidf_lr"]["test"]["count"] == 25_000
+    assert imdb["baselines"]["tfidf_lr"]["test"]["accuracy"] > 0.85
+    assert {"roc.png", "confusion.png"} <= {p.name for p in (repo / "plots/imdb/figures").iterdir()}
+    samples = (repo / "plots" / "warpeace" / "figures" / "samples.md").read_text()
+    assert samples.count("greedy (argmax)") == 2 and "temperature 1.0" in samples
+    results = (repo / "results.md").read_text()
+    assert "IMDB movie-review sentiment" in results and "| _3-gram_ (baseline) |" in results
+
+
 def test_second_repro_runs_nothing(smoke_repo):
     repo, env, _ = smoke_repo
     out = sh([sys.executable, "-m", "dvc", "repro"], repo, env)

@@ -1,0 +1,129 @@
+"""Stage `plots_text@<task>`: figures for the text tasks, from evaluate_text's outputs.
+
+Writes plots/<task>/figures/. Both kinds: scores.png (each variant's headline number
+against the baselines) and
+training_curves.png (DVCLive's per-epoch losses, best epoch marked). Sentiment adds
+roc.png (test ROC curves) and confusion.png (test confusion matrices); `dvc plots show`
+draws the same interactively from plots/<task>/data/. Characters add samples.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from stages.common import StageError, atomic_path, load_params, run_stage, section  # noqa: E402
+from stages.evaluate import METRICS_DIR, PLOTS_DIR, load_metrics  # noqa: E402
+from stages.evaluate_text import text_variants  # noqa: E402
+from stages.plots import curves_figure, save  # noqa: E402
+from stages.train import LIVE_DIR  # noqa: E402
+
+HEADLINE = {  # metric, split, label, lower is better
+    "sentiment": ("accuracy", "test", "test accuracy", False),
+    "charlm": ("bits_per_char", "val", "held-out bits per character", True),
+}
+
+
+def scores_figure(metrics: dict, kind: str, title: str) -> plt.Figure:
+    """Horizontal bars, models in blue, baselines in grey, the best baseline as a line."""
+    metric, split, label, lower = HEADLINE[kind]
+    base = metrics["baselines"]
+    rows = [(n, s[split][metric], "model") for n, s in metrics["models"].items()]
+    rows += [(f"{n} (baseline)", s[split][metric], "baseline") for n, s in base.items()]
+    best_base = (min if lower else max)(v for _, v, k in rows if k == "baseline")
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.6))
+    colours = ["#1f77b4" if k == "model" else "#b0b0b0" for _, _, k in rows]
+    bars = ax.barh([n for n, _, _ in rows], [v for _, v, _ in rows], color=colours)
+    ax.bar_label(bars, fmt="%.4g", padding=3, fontsize=8)
+    ax.axvline(best_base, color="black", ls="--", lw=1, label=f"best baseline ({best_base:.4g})")
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{label} ({'lower' if lower else 'higher'} is better)")
+    if not lower:
+        values = [v for _, v, _ in rows]
+        ax.set_xlim(max(0.0, min(values) - 0.05), 1.0)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def roc_figure(data: Path, metrics: dict, title: str) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    for name in [*metrics["models"], *metrics["baselines"]]:
+        part = pd.read_csv(data / "roc" / f"{name}.csv")
+        entry = metrics["models"].get(name) or metrics["baselines"][name]
+        style = "-" if name in metrics["models"] else "--"
+        label = f"{name} (AUC {entry['test']['roc_auc']:.3f})"
+        ax.plot(part["fpr"], part["tpr"], style, label=label)
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(f"{title}: test ROC", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_figure(data: Path, names: list[str], title: str) -> plt.Figure:
+    fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 2.9), squeeze=False)
+    labels = ["negative", "positive"]
+    for ax, name in zip(axes[0], names, strict=True):
+        part = pd.read_csv(data / "confusion" / f"{name}.csv")
+        grid = pd.crosstab(part["actual"], part["predicted"]).reindex(
+            index=labels, columns=labels, fill_value=0
+        )
+        ax.imshow(grid.to_numpy(), cmap="Blues")
+        for (i, j), value in np.ndenumerate(grid.to_numpy()):
+            ax.text(j, i, f"{value:,}", ha="center", va="center", fontsize=8)
+        ax.set_xticks([0, 1], ["neg", "pos"])
+        ax.set_yticks([0, 1], ["neg", "pos"])
+        ax.set_xlabel("predicted", fontsize=8)
+        ax.set_ylabel("actual", fontsize=8)
+        ax.set_title(name, fontsize=8)
+    fig.suptitle(f"{title}: test confusion matrices", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_text_task(
+    task: str,
+    params: dict,
+    plots_dir: Path = PLOTS_DIR,
+    metrics_dir: Path = METRICS_DIR,
+    live_root: Path = LIVE_DIR,
+) -> list[Path]:
+    cfg = section(params, "text_tasks", task)
+    title, kind = cfg.get("title", task), cfg["kind"]
+    metrics = load_metrics(task, metrics_dir)
+    data, out = plots_dir / task / "data", plots_dir / task / "figures"
+    figures = {
+        "scores.png": scores_figure(metrics, kind, title),
+        "training_curves.png": curves_figure(task, list(text_variants(params, task)), live_root),
+    }
+    if kind == "sentiment":
+        figures["roc.png"] = roc_figure(data, metrics, title)
+        figures["confusion.png"] = confusion_figure(data, list(metrics["models"]), title)
+    else:
+        with atomic_path(out / "samples.md") as tmp:
+            tmp.write_text((data / "samples.md").read_text("utf-8"), encoding="utf-8")
+    for name, fig in figures.items():
+        save(fig, out / name)
+        print(f"plots_text {task}: wrote {out / name}")
+    return sorted(out.iterdir())
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 1:
+        raise StageError("usage: python -m stages.plots_text <text task>")
+    plot_text_task(argv[0], load_params())
+
+
+if __name__ == "__main__":
+    run_stage(main)

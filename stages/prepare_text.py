@@ -1,0 +1,125 @@
+"""Stage `prepare_text@<task>`: raw text to the integer ids the text variants train on.
+
+Writes data/prepared/<task>/: ids.npz and meta.json (plus vocab.txt for word tasks).
+
+- kind `sentiment` (IMDB): word ids of every review, the vocabulary ranked on the
+  fitted training reviews only, and a split code per review (train / val / test). The
+  validation reviews are a seeded `val_fraction` of the training reviews; the 25,000
+  test reviews are only ever read for the final test metrics.
+- kind `charlm` (War and Peace): character ids of the training text and of the
+  held-out tail (`val_fraction`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stages.common import (
+    StageError,
+    atomic_path,
+    load_params,
+    require,
+    run_stage,
+    save_npz,
+    section,
+    write_json,
+)
+from stages.datasets import imdb, warpeace
+
+RAW_DIR = Path("data/raw")
+PREPARED_DIR = Path("data/prepared")
+SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
+
+
+def split_codes(sources: list[str], val_fraction: float, seed: int) -> np.ndarray:
+    """0 train / 1 val / 2 test: a seeded `val_fraction` of the training reviews is val."""
+    codes = np.array([SPLIT_CODES[s] for s in sources], dtype=np.int8)
+    train = np.flatnonzero(codes == 0)
+    picked = np.random.default_rng(seed).permutation(train)[: int(len(train) * val_fraction)]
+    codes[picked] = SPLIT_CODES["val"]
+    return codes
+
+
+def prepare_sentiment(task: str, cfg: dict, raw: Path, out: Path, seed: int) -> dict[str, Any]:
+    """Tokenise every review, rank words on the fitted reviews, store ids and splits."""
+    reviews = imdb.read_reviews(imdb.find_archive(raw))
+    codes = split_codes(reviews["split"], float(cfg.get("val_fraction", 0.2)), seed)
+    print(f"prepare {task}: tokenising {len(codes):,} reviews")
+    analyze = imdb.analyzer()
+    tokens = [analyze(text) for text in reviews["text"]]
+    vocab = imdb.build_vocab([t for t, code in zip(tokens, codes, strict=True) if code == 0])
+    flat, offsets = imdb.encode(tokens, vocab)
+    save_npz(
+        out / "ids.npz",
+        flat=flat,
+        offsets=offsets,
+        label=np.array(reviews["label"], dtype=np.int8),
+        split=codes,
+    )
+    with atomic_path(out / "vocab.txt") as tmp:
+        tmp.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    counts = {name: int((codes == code).sum()) for name, code in SPLIT_CODES.items()}
+    lengths = np.diff(offsets)
+    return {
+        "kind": "sentiment",
+        "reviews": counts,
+        "vocab_words": len(vocab),
+        "median_words": int(np.median(lengths)),
+        "positive_share": {
+            name: float(np.mean(np.array(reviews["label"])[codes == code]))
+            for name, code in SPLIT_CODES.items()
+        },
+    }
+
+
+def prepare_charlm(task: str, cfg: dict, raw: Path, out: Path) -> dict[str, Any]:
+    """Character ids of the training text and of the held-out tail."""
+    path = raw / require(cfg, "file", f"text_tasks.{task}")
+    if not path.is_file():
+        raise StageError(f"{path}: not found. Run `dvc repro download@{cfg['dataset']}`.")
+    train, val = warpeace.split_text(warpeace.read_text(path), float(cfg.get("val_fraction", 0.1)))
+    alphabet = warpeace.alphabet_of(train)
+    train_ids, _ = warpeace.encode(train, alphabet)
+    val_ids, unknown = warpeace.encode(val, alphabet)
+    save_npz(out / "ids.npz", train=train_ids, val=val_ids)
+    return {
+        "kind": "charlm",
+        "alphabet": alphabet,
+        "chars": {"train": len(train_ids), "val": len(val_ids)},
+        "val_chars_outside_alphabet": unknown,
+    }
+
+
+def prepare_text_task(
+    task: str, cfg: dict, seed: int, raw_dir: Path = RAW_DIR, prepared: Path = PREPARED_DIR
+) -> dict[str, Any]:
+    """Dispatch on `kind` and write meta.json last (its presence means the task is ready)."""
+    kind = require(cfg, "kind", f"text_tasks.{task}")
+    raw = raw_dir / require(cfg, "dataset", f"text_tasks.{task}")
+    out = prepared / task
+    if kind == "sentiment":
+        meta = prepare_sentiment(task, cfg, raw, out, seed)
+    elif kind == "charlm":
+        meta = prepare_charlm(task, cfg, raw, out)
+    else:
+        raise StageError(
+            f"params.yaml: text_tasks.{task}.kind {kind!r} is unknown (sentiment or charlm)."
+        )
+    write_json(out / "meta.json", meta)
+    print(f"prepare {task}: {meta.get('reviews') or meta.get('chars')}")
+    return meta
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 1:
+        raise StageError("usage: python -m stages.prepare_text <text task>")
+    params = load_params()
+    cfg = section(params, "text_tasks", argv[0])
+    prepare_text_task(argv[0], cfg, int(params.get("seed", 0)))
+
+
+if __name__ == "__main__":
+    run_stage(main)
