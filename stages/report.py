@@ -6,6 +6,7 @@ and a test fails when the two differ, so the README never shows a number typed b
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,8 @@ def render(params: dict[str, Any], metrics_dir: Path = Path("metrics")) -> str:
         lines += task_rows(task, cfg, metrics, published)
     for task, cfg in (params.get("text_tasks") or {}).items():
         lines += text_table(task, cfg, load_metrics(task, metrics_dir), published)
+        if cfg["kind"] == "charlm":
+            lines += sample_lines(task, metrics_dir.parent / "plots")
     return "\n".join(lines) + "\n"
 
 
@@ -109,6 +112,29 @@ def text_table(task: str, cfg: dict, metrics: dict, published: dict) -> list[str
                 lines.append(f"| {name} | {cells} | {verdict} | {published.get(name, '')} |")
             else:
                 lines.append(f"| _{name}_ (baseline) | {cells} | | |")
+    return lines
+
+
+SAMPLE_TEMPERATURE = "temperature 0.5"
+SAMPLE_CHARS = 300
+
+
+def sample_lines(task: str, plots_dir: Path = Path("plots")) -> list[str]:
+    """Each variant's generated text at temperature 0.5, cut short, from samples.md."""
+    path = plots_dir / task / "figures" / "samples.md"
+    if not path.exists():
+        return []
+    lines = [
+        "",
+        f"Generated at {SAMPLE_TEMPERATURE}, first {SAMPLE_CHARS} characters "
+        f"(greedy and other temperatures in `{path}`):",
+        "",
+    ]
+    for section in path.read_text("utf-8").split("\n## ")[1:]:
+        name = section.splitlines()[0].strip()
+        match = re.search(rf"### {SAMPLE_TEMPERATURE}\n\n```text\n(.*?)\n```", section, re.S)
+        if match:
+            lines += [f"`{name}`:", "", "```text", match[1][:SAMPLE_CHARS], "```", ""]
     return lines
 
 

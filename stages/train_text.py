@@ -213,19 +213,27 @@ def char_sampler(alphabet: list[str], seq_length: int, seed_text: str, seed: int
             "Use characters of the training text."
         )
 
-    def sample(model, temperature: float, length: int) -> str:
+    graphs: dict = {}  # (model, context length) -> traced call; weights are read live
+
+    def predict_next(model, context: list[int]) -> np.ndarray:
+        """P(next char | context). One graph per context length: eager calls are ~30x
+        slower, and one graph for all lengths (a (1, None) signature) gave wrong
+        probabilities with TF 2.21 / Keras 3.15 (off by up to 0.96 from model.predict)."""
         import tensorflow as tf
 
-        # one traced graph for every context length: eager calls are 5-10x slower
-        step = tf.function(
-            tf.autograph.experimental.do_not_convert(lambda x: model(x, training=False)),
-            input_signature=[tf.TensorSpec([1, None], tf.int32)],
-        )
+        key = (id(model), len(context))
+        if key not in graphs:
+            spec = [tf.TensorSpec([1, len(context)], tf.int32)]
+            call = tf.autograph.experimental.do_not_convert(lambda x: model(x, training=False))
+            graphs[key] = tf.function(call, input_signature=spec)
+        out = graphs[key](np.array([context], dtype=np.int32))
+        return out.numpy()[0, -1].astype(np.float64)
+
+    def sample(model, temperature: float, length: int) -> str:
         rng = np.random.default_rng(seed)
         ids = [index[ch] for ch in seed_text]
         for _ in range(length):
-            x = np.array([ids[-seq_length:]], dtype=np.int32)
-            probs = step(x).numpy()[0, -1].astype(np.float64)
+            probs = predict_next(model, ids[-seq_length:])
             if temperature <= 0:
                 nxt = int(np.argmax(probs))
             else:

@@ -175,7 +175,7 @@ def test_ngram_is_a_distribution_and_learns_context():
 
 
 def write_text_project(root: Path, epochs: int) -> dict:
-    """A minimal project folder: params.yaml and a prepared War-and-Peace-like book."""
+    """A minimal project folder: params.yaml and a prepared book-like text."""
     rng = np.random.default_rng(1)
     words = ["the ", "prince ", "said ", "natasha ", "war ", "and ", "peace ", ".\n"]
     book = "".join(rng.choice(words, 6000))
@@ -206,24 +206,78 @@ def write_text_project(root: Path, epochs: int) -> dict:
     return params
 
 
-def run_train(root: Path, env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "stages.train_text", "book-rnn"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+SHARED = Path(os.environ.get("RNN_DATA_MIRROR") or ROOT.parent / "shared" / "datasets")
+SMOKE_CHAR = "warpeace-char_simple_rnn"
 
 
-def test_training_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
-    epochs = 40
-    write_text_project(tmp_path, epochs)
+def smoke_char_project(root: Path, epochs: int) -> None:
+    """The smoke profile's character variant on the real book, with more epochs to kill."""
+    from stages.profile import compose
+
+    overrides = [f"text_variants.{SMOKE_CHAR}.train.epochs={epochs}"]
+    root.mkdir(parents=True)
+    compose("smoke", overrides, output=root / "params.yaml")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    raw = root / "data" / "raw" / "warpeace"
+    raw.mkdir(parents=True)
+    (raw / "warpeace_input.txt").write_bytes((SHARED / "warpeace_input.txt").read_bytes())
+    task = params["text_tasks"]["warpeace"]
+    prepare_text_task("warpeace", task, 42, root / "data" / "raw", root / "data" / "prepared")
+
+
+class Run:
+    """`python -m stages.train_text <variant>` in `root`, its output in a file (a pipe
+    nobody reads would fill up and stall the child)."""
+
+    def __init__(self, root: Path, env: dict, variant: str):
+        self.log = root / f"train-{time.monotonic_ns()}.log"
+        with open(self.log, "w") as fh:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "stages.train_text", variant],
+                cwd=root,
+                env=env,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            )
+        self.pid = self.proc.pid
+
+    def poll(self):
+        return self.proc.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def communicate(self, timeout: float) -> tuple[str, None]:
+        self.proc.wait(timeout=timeout)
+        return self.log.read_text(), None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+
+def run_stage(root: Path, env: dict, variant: str) -> Run:
+    return Run(root, env, variant)
+
+
+def final_outputs(root: Path) -> tuple[dict, dict]:
+    live = root / "metrics" / "train" / "warpeace" / SMOKE_CHAR
+    preds = dict(np.load(root / "models" / "warpeace" / SMOKE_CHAR / "predictions.npz"))
+    return json.loads((live / "metrics.json").read_text()), preds
+
+
+@pytest.mark.skipif(
+    not (SHARED / "warpeace_input.txt").exists(), reason="needs the book in RNN_DATA_MIRROR"
+)
+def test_smoke_char_training_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
+    epochs = 6
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    state = tmp_path / "checkpoints" / "book" / "book-rnn" / "state.json"
-    proc = run_train(tmp_path, env)
-    deadline = time.time() + 300
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    for root in (killed, whole):
+        smoke_char_project(root, epochs)
+    state = killed / "checkpoints" / "warpeace" / SMOKE_CHAR / "state.json"
+    proc = run_stage(killed, env, SMOKE_CHAR)
+    deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None:
         if state.exists() and json.loads(state.read_text())["epoch"] >= 2:
             break
@@ -233,31 +287,35 @@ def test_training_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
     proc.wait()
     done = json.loads(state.read_text())["epoch"]
     assert 2 <= done < epochs
-    assert not (tmp_path / "models" / "book" / "book-rnn" / "predictions.npz").exists()
-    resumed = run_train(tmp_path, env)
-    out, _ = resumed.communicate(timeout=600)
+    assert not (killed / "models" / "warpeace" / SMOKE_CHAR / "predictions.npz").exists()
+    resumed = run_stage(killed, env, SMOKE_CHAR)
+    out, _ = resumed.communicate(timeout=900)
     assert resumed.returncode == 0, out
-    assert f"resuming from checkpoints/book/book-rnn after epoch {done}" in out
+    assert f"resuming from checkpoints/warpeace/{SMOKE_CHAR} after epoch {done}" in out
     assert f"Epoch {done + 1}/{epochs}" in out and "Epoch 1/" not in out
     final = json.loads(state.read_text())
     assert final["epoch"] == epochs and len(final["logs"]) == epochs
-    live = tmp_path / "metrics" / "train" / "book" / "book-rnn"
-    summary = json.loads((live / "metrics.json").read_text())
-    assert summary["epochs_run"] == epochs and summary["step"] == epochs
+    live = killed / "metrics" / "train" / "warpeace" / SMOKE_CHAR
     curve = (live / "plots" / "metrics" / "train" / "loss.tsv").read_text().splitlines()
-    assert len(curve) == epochs + 1  # header + one row per epoch, old and new
-    preds = np.load(tmp_path / "models" / "book" / "book-rnn" / "predictions.npz")
-    assert np.isfinite(preds["log2p"]).all() and preds["log2p"].mean() > -np.log2(8)
+    assert len(curve) == epochs + 1  # header + one row per epoch, before and after the kill
+    uninterrupted = run_stage(whole, env, SMOKE_CHAR)
+    out, _ = uninterrupted.communicate(timeout=900)
+    assert uninterrupted.returncode == 0, out
+    (summary, preds), (ref_summary, ref_preds) = final_outputs(killed), final_outputs(whole)
+    assert set(summary) == set(ref_summary) and summary["epochs_run"] == epochs
+    assert {k: v.shape for k, v in preds.items()} == {k: v.shape for k, v in ref_preds.items()}
+    bits, ref_bits = -preds["log2p"].mean(), -ref_preds["log2p"].mean()
+    assert abs(bits - ref_bits) < 0.1 * ref_bits  # same quality, not the same random draws
 
 
 def test_a_checkpoint_for_other_params_is_not_resumed(tmp_path):
     params = write_text_project(tmp_path, 2)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    first = run_train(tmp_path, env)
+    first = run_stage(tmp_path, env, "book-rnn")
     assert first.wait(timeout=600) == 0
     params["text_variants"]["book-rnn"]["train"]["learning_rate"] = 0.01
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    second = run_train(tmp_path, env)
+    second = run_stage(tmp_path, env, "book-rnn")
     out, _ = second.communicate(timeout=600)
     assert second.returncode == 0, out
     assert "checkpoint from other params or data, starting over" in out
