@@ -36,6 +36,19 @@ from stages.prepare_text import SPLIT_CODES
 from stages.train import MODELS_DIR, model_dir
 from stages.train_text import load_task
 
+# What each kind is judged on: (metric, split, lower is better). The report's verdict
+# and the score chart both read it.
+HEADLINE = {
+    "sentiment": ("accuracy", "test", False),
+    "charlm": ("bits_per_char", "val", True),
+}
+
+
+def best_baseline(metrics: dict, kind: str) -> float:
+    """The number a model of this kind has to beat."""
+    metric, split, lower = HEADLINE[kind]
+    return (min if lower else max)(s[split][metric] for s in metrics["baselines"].values())
+
 
 def text_variants(params: dict, task: str) -> dict[str, dict]:
     variants = {k: v for k, v in (params.get("text_variants") or {}).items() if v["task"] == task}

@@ -20,23 +20,20 @@ import pandas as pd  # noqa: E402
 
 from stages.common import StageError, atomic_path, load_params, run_stage, section  # noqa: E402
 from stages.evaluate import METRICS_DIR, PLOTS_DIR, load_metrics  # noqa: E402
-from stages.evaluate_text import text_variants  # noqa: E402
+from stages.evaluate_text import HEADLINE, best_baseline, text_variants  # noqa: E402
 from stages.plots import curves_figure, save  # noqa: E402
 from stages.train import LIVE_DIR  # noqa: E402
 
-HEADLINE = {  # metric, split, label, lower is better
-    "sentiment": ("accuracy", "test", "test accuracy", False),
-    "charlm": ("bits_per_char", "val", "held-out bits per character", True),
-}
+LABELS = {"sentiment": "test accuracy", "charlm": "held-out bits per character"}
 
 
 def scores_figure(metrics: dict, kind: str, title: str) -> plt.Figure:
     """Horizontal bars, models in blue, baselines in grey, the best baseline as a line."""
-    metric, split, label, lower = HEADLINE[kind]
-    base = metrics["baselines"]
+    metric, split, lower = HEADLINE[kind]
+    label, base = LABELS[kind], metrics["baselines"]
     rows = [(n, s[split][metric], "model") for n, s in metrics["models"].items()]
     rows += [(f"{n} (baseline)", s[split][metric], "baseline") for n, s in base.items()]
-    best_base = (min if lower else max)(v for _, v, k in rows if k == "baseline")
+    best_base = best_baseline(metrics, kind)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.6))
     colours = ["#1f77b4" if k == "model" else "#b0b0b0" for _, _, k in rows]
     bars = ax.barh([n for n, _, _ in rows], [v for _, v, _ in rows], color=colours)

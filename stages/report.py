@@ -13,6 +13,7 @@ from typing import Any
 from stages import baselines
 from stages.common import StageError, atomic_path, load_params, run_stage
 from stages.evaluate import load_metrics
+from stages.evaluate_text import HEADLINE, best_baseline
 
 RESULTS = Path("results.md")
 README = Path("README.md")
@@ -44,7 +45,9 @@ def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]
     return rows
 
 
-def render(params: dict[str, Any], metrics_dir: Path = Path("metrics")) -> str:
+def render(
+    params: dict[str, Any], metrics_dir: Path = Path("metrics"), plots_dir: Path = Path("plots")
+) -> str:
     """The markdown table for every task that has a metrics file."""
     lines = [
         f"Profile: `{params.get('profile', 'default')}`. Test split, original units unless "
@@ -65,35 +68,25 @@ def render(params: dict[str, Any], metrics_dir: Path = Path("metrics")) -> str:
     for task, cfg in (params.get("text_tasks") or {}).items():
         lines += text_table(task, cfg, load_metrics(task, metrics_dir), published)
         if cfg["kind"] == "charlm":
-            lines += sample_lines(task, metrics_dir.parent / "plots")
+            lines += sample_lines(task, plots_dir)
     return "\n".join(lines) + "\n"
 
 
-TEXT_COLUMNS = {  # kind: (split, [(metric, header)], headline metric, lower is better)
-    "sentiment": (
-        "test",
-        [
-            ("accuracy", "Test accuracy"),
-            ("roc_auc", "ROC AUC"),
-            ("f1", "F1"),
-            ("log_loss", "Log loss"),
-        ],
-        "accuracy",
-        False,
-    ),
-    "charlm": (
-        "val",
-        [("bits_per_char", "Held-out bits/char"), ("accuracy", "Next-char accuracy")],
-        "bits_per_char",
-        True,
-    ),
+TEXT_COLUMNS = {  # kind: [(metric, header)] for the split HEADLINE names
+    "sentiment": [
+        ("accuracy", "Test accuracy"),
+        ("roc_auc", "ROC AUC"),
+        ("f1", "F1"),
+        ("log_loss", "Log loss"),
+    ],
+    "charlm": [("bits_per_char", "Held-out bits/char"), ("accuracy", "Next-char accuracy")],
 }
 
 
 def text_table(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]:
     """One table per text task: models against the best baseline, then the baselines."""
-    split, columns, headline, lower = TEXT_COLUMNS[cfg["kind"]]
-    best = (min if lower else max)(s[split][headline] for s in metrics["baselines"].values())
+    headline, split, lower = HEADLINE[cfg["kind"]]
+    columns, best = TEXT_COLUMNS[cfg["kind"]], best_baseline(metrics, cfg["kind"])
     lines = [
         "",
         f"**{cfg.get('title', task)}**",

@@ -225,39 +225,22 @@ def smoke_char_project(root: Path, epochs: int) -> None:
     prepare_text_task("warpeace", task, 42, root / "data" / "raw", root / "data" / "prepared")
 
 
-class Run:
-    """`python -m stages.train_text <variant>` in `root`, its output in a file (a pipe
+def run_stage(root: Path, env: dict, variant: str) -> subprocess.Popen:
+    """`python -m stages.train_text <variant>` in `root`, output to train.log (a pipe
     nobody reads would fill up and stall the child)."""
-
-    def __init__(self, root: Path, env: dict, variant: str):
-        self.log = root / f"train-{time.monotonic_ns()}.log"
-        with open(self.log, "w") as fh:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "stages.train_text", variant],
-                cwd=root,
-                env=env,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-            )
-        self.pid = self.proc.pid
-
-    def poll(self):
-        return self.proc.poll()
-
-    def wait(self, timeout: float | None = None) -> int:
-        return self.proc.wait(timeout=timeout)
-
-    def communicate(self, timeout: float) -> tuple[str, None]:
-        self.proc.wait(timeout=timeout)
-        return self.log.read_text(), None
-
-    @property
-    def returncode(self) -> int | None:
-        return self.proc.returncode
+    with open(root / "train.log", "w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "stages.train_text", variant],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
-def run_stage(root: Path, env: dict, variant: str) -> Run:
-    return Run(root, env, variant)
+def output(proc: subprocess.Popen, root: Path, timeout: float) -> str:
+    proc.wait(timeout=timeout)
+    return (root / "train.log").read_text()
 
 
 def final_outputs(root: Path) -> tuple[dict, dict]:
@@ -289,7 +272,7 @@ def test_smoke_char_training_killed_with_sigkill_resumes_from_its_checkpoint(tmp
     assert 2 <= done < epochs
     assert not (killed / "models" / "warpeace" / SMOKE_CHAR / "predictions.npz").exists()
     resumed = run_stage(killed, env, SMOKE_CHAR)
-    out, _ = resumed.communicate(timeout=900)
+    out = output(resumed, killed, timeout=900)
     assert resumed.returncode == 0, out
     assert f"resuming from checkpoints/warpeace/{SMOKE_CHAR} after epoch {done}" in out
     assert f"Epoch {done + 1}/{epochs}" in out and "Epoch 1/" not in out
@@ -299,7 +282,7 @@ def test_smoke_char_training_killed_with_sigkill_resumes_from_its_checkpoint(tmp
     curve = (live / "plots" / "metrics" / "train" / "loss.tsv").read_text().splitlines()
     assert len(curve) == epochs + 1  # header + one row per epoch, before and after the kill
     uninterrupted = run_stage(whole, env, SMOKE_CHAR)
-    out, _ = uninterrupted.communicate(timeout=900)
+    out = output(uninterrupted, whole, timeout=900)
     assert uninterrupted.returncode == 0, out
     (summary, preds), (ref_summary, ref_preds) = final_outputs(killed), final_outputs(whole)
     assert set(summary) == set(ref_summary) and summary["epochs_run"] == epochs
@@ -316,7 +299,7 @@ def test_a_checkpoint_for_other_params_is_not_resumed(tmp_path):
     params["text_variants"]["book-rnn"]["train"]["learning_rate"] = 0.01
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     second = run_stage(tmp_path, env, "book-rnn")
-    out, _ = second.communicate(timeout=600)
+    out = output(second, tmp_path, timeout=600)
     assert second.returncode == 0, out
     assert "checkpoint from other params or data, starting over" in out
     assert "Epoch 1/2" in out

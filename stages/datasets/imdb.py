@@ -54,12 +54,18 @@ def find_archive(raw: Path) -> Path:
 def read_reviews(archive: Path) -> dict[str, list]:
     """Texts, labels (1 = positive) and split names, in archive-independent sorted order."""
     rows = []
-    with tarfile.open(archive, "r:gz") as tar:
-        for member in tar:
-            match = MEMBER.search(member.name) if member.isfile() else None
-            if match:
-                text = tar.extractfile(member).read().decode("utf-8")
-                rows.append((match[1], Path(member.name).name, int(match[2] == "pos"), text))
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                match = MEMBER.search(member.name) if member.isfile() else None
+                if match:
+                    text = tar.extractfile(member).read().decode("utf-8")
+                    rows.append((match[1], Path(member.name).name, int(match[2] == "pos"), text))
+    except (tarfile.TarError, EOFError, OSError, UnicodeDecodeError) as exc:
+        raise StageError(
+            f"{archive}: unreadable or truncated archive ({exc}). Delete it and run "
+            "`dvc repro -f download@imdb`."
+        ) from exc
     counts = Counter(split for split, *_ in rows)
     if counts["train"] == 0 or counts["test"] == 0:
         raise StageError(
