@@ -25,8 +25,8 @@ import pandas as pd
 import requests
 from tqdm import tqdm
 
-from stages import common
-from stages.common import PARAMS_FILE, StageError, atomic_path
+from stages.core import io as common
+from stages.core.io import PARAMS_FILE, StageError, atomic_path
 
 MIRROR_ENV = "RNN_DATA_MIRROR"
 RAW_DIR = Path("data/raw")

@@ -4,100 +4,50 @@ Writes metrics/<task>.json as {"models": {NAME: {SPLIT: {METRIC: value}}}, "base
 with RMSE / MAE in model space (`rmse`, `mae`) and in original units (`rmse_orig`,
 `mae_orig`), `skill` = 1 - RMSE / RMSE of the reference baseline (naive persistence, or
 the training mean when the target is not observed; original units), and for the
-test split `numpy_max_abs_diff`: how far stages/reference.py's numpy forward pass is from
+test split `numpy_max_abs_diff`: how far stages/core/reference.py's numpy forward pass is from
 Keras's predictions. Also writes plots/<task>/predictions.csv for the plots stage.
 No TensorFlow here: predictions were saved by the train stage.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    mean_absolute_error,
-    mean_absolute_percentage_error,
-    root_mean_squared_error,
-)
 
-from stages import baselines, reference
-from stages.common import (
+from stages.core import baselines, reference
+from stages.core.arch import model_inputs
+from stages.core.io import (
+    METRICS_DIR,
+    MODELS_DIR,
+    PLOTS_DIR,
+    PREPARED_DIR,
     SKIPPED,
+    SPLITS,
     StageError,
     atomic_path,
     load_npz,
-    load_params,
-    run_stage,
-    section,
+    model_dir,
+    require,
+    stage_cli,
+    trained_variants,
     unavailable,
     write_json,
 )
-from stages.prepare import PREPARED_DIR, SPLITS
-from stages.train import MODELS_DIR, load_split_data, model_dir, model_inputs
-from stages.transforms import Transform
-
-METRICS_DIR = Path("metrics")
-PLOTS_DIR = Path("plots")
+from stages.core.layouts import load_splits
+from stages.core.metrics import scores
+from stages.core.transforms import Transform
+from stages.core.windows import horizon
 
 
-def load_metrics(task: str, metrics_dir: Path = METRICS_DIR) -> dict[str, Any]:
-    """A task's metrics file, as written by evaluate_task (for the plots and report stages)."""
-    path = metrics_dir / f"{task}.json"
-    if not path.exists():
-        raise StageError(f"{path}: not found. Run `dvc repro evaluate@{task}` first.")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def task_variants(params: dict[str, Any], task: str) -> dict[str, dict]:
-    """Variants whose `task` is this task, in params order."""
-    return {k: v for k, v in (params.get("variants") or {}).items() if v.get("task") == task}
-
-
-def scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """RMSE and MAE over the targets where the forecast exists."""
-    ok = np.isfinite(predicted)
-    if not ok.any():
-        return {}
-    return {
-        "rmse": float(root_mean_squared_error(actual[ok], predicted[ok])),
-        "mae": float(mean_absolute_error(actual[ok], predicted[ok])),
-    }
-
-
-def direction_accuracy(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray) -> float | None:
-    """Share of targets where the forecast moves the same way as reality (0.5 = coin toss).
-
-    Forecasts that predict no move at all (the random walk) are left out: they make no
-    directional call, so None when no forecast makes one.
-    """
-    calls = np.isfinite(predicted) & (predicted != last)
-    if not calls.any():
-        return None
-    same = np.sign(predicted[calls] - last[calls]) == np.sign(actual[calls] - last[calls])
-    return float(same.mean())
-
-
-def extra_scores(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray, names) -> dict:
-    """Optional original-unit metrics a task asks for (tasks.<task>.extra_metrics)."""
-    ok = np.isfinite(predicted)
-    out: dict[str, float] = {}
-    if "mape" in names and ok.any():
-        out["mape"] = float(mean_absolute_percentage_error(actual[ok], predicted[ok]))
-    if "direction_acc" in names:
-        acc = direction_accuracy(actual, predicted, last)
-        if acc is not None:
-            out["direction_acc"] = acc
-    return out
-
-
-def split_scores(actual_model, pred_model, actual_orig, pred_orig) -> dict[str, float]:
-    """Model-space and original-unit scores for one split, plus the target count."""
+def split_scores(actual_model, pred_model, actual_orig, pred_orig, last, extra=()) -> dict:
+    """Model-space and original-unit RMSE / MAE for one split, the task's extra metrics
+    (original units) and the target count."""
     out = scores(actual_model, pred_model)
     orig = scores(actual_orig, pred_orig)
     out.update({f"{k}_orig": v for k, v in orig.items()})
+    out.update(scores(actual_orig, pred_orig, extra, last))
     out["count"] = int(np.isfinite(pred_orig).sum())
     return out
 
@@ -105,8 +55,9 @@ def split_scores(actual_model, pred_model, actual_orig, pred_orig) -> dict[str, 
 class TaskData:
     """The targets of every split, flattened, in model space and original units."""
 
-    def __init__(self, task: str, prepared: Path = PREPARED_DIR):
-        self.splits, self.meta = load_split_data(task, prepared)
+    def __init__(self, task: str, window: dict, prepared: Path = PREPARED_DIR):
+        self.splits, self.meta = load_splits(task, prepared)
+        self.horizon = horizon(window)
         self.series = load_npz(prepared / task / "series.npz")
         self.transform = Transform.from_dict(self.meta["transform"])
         self.observed = self.series["target"]
@@ -129,21 +80,17 @@ class TaskData:
 
     def last_observed(self, split: str) -> np.ndarray:
         """The last target value known when each forecast is made."""
-        horizon = int(self.meta["window"].get("horizon", 1))
-        return self.observed[self.positions(split) - horizon]
+        return self.observed[self.positions(split) - self.horizon]
 
     def score(self, split: str, pred_model: np.ndarray, pred_orig: np.ndarray, extra) -> dict:
         """Every metric of one forecast on one split."""
         actual_m, actual_o = self.actual(split)
-        out = split_scores(actual_m, pred_model, actual_o, pred_orig)
-        if extra:
-            out.update(extra_scores(actual_o, pred_orig, self.last_observed(split), extra))
-        return out
+        last = self.last_observed(split)
+        return split_scores(actual_m, pred_model, actual_o, pred_orig, last, extra)
 
 
 def evaluate_baselines(data: TaskData, cfg: dict) -> tuple[dict, dict]:
     """Scores and original-unit forecasts of every baseline, per split."""
-    horizon = int(data.meta["window"].get("horizon", 1))
     metrics: dict[str, dict] = {}
     preds: dict[str, dict] = {}
     extra = cfg.get("extra_metrics") or []
@@ -154,7 +101,7 @@ def evaluate_baselines(data: TaskData, cfg: dict) -> tuple[dict, dict]:
         fc = baselines.forecasts(
             data.observed,
             pos,
-            horizon,
+            data.horizon,
             cfg.get("season"),
             data.meta["bounds"][0],
             bool(cfg.get("target_observed", True)),
@@ -184,7 +131,8 @@ def linear_ar_forecast(data: TaskData, split: str) -> np.ndarray:
 def evaluate_model(
     data: TaskData, name: str, variant: dict, models: Path, extra=()
 ) -> tuple[dict, dict]:
-    """Scores per split for one trained variant, plus the numpy reference check on test."""
+    """Scores per split for one trained variant (its variant.json as `variant`), plus the
+    numpy reference check on test."""
     out_dir = model_dir(data.meta["task"], name, models)
     preds = load_npz(out_dir / "predictions.npz")
     metrics, orig_preds = {}, {}
@@ -202,10 +150,9 @@ def evaluate_model(
 def reference_gap(data: TaskData, variant: dict, out_dir: Path, keras_pred: np.ndarray) -> float:
     """Max |numpy forward pass - Keras prediction| on the test windows."""
     weights = load_npz(out_dir / "weights.npz")
-    saved = json.loads((out_dir / "variant.json").read_text(encoding="utf-8"))
     x = model_inputs(data.splits["test"]["x"], variant).astype(np.float64)
     ours = reference.predict(
-        variant["model"], [weights[k] for k in sorted(weights)], x, batch_size=saved["batch_size"]
+        variant["model"], [weights[k] for k in sorted(weights)], x, variant["batch_size"]
     )
     keras_pred = keras_pred[: len(x)]  # indexed tasks keep only the first test windows as x
     return float(np.max(np.abs(ours.reshape(-1) - keras_pred.reshape(-1))))
@@ -220,11 +167,10 @@ def add_skill(models: dict, base: dict, ref_name: str) -> None:
                 m["skill"] = 1.0 - m["rmse_orig"] / ref
 
 
-def prediction_table(data: TaskData, named_preds: dict[str, dict]) -> pd.DataFrame:
+def prediction_table(data: TaskData, named_preds: dict[str, dict], every: int) -> pd.DataFrame:
     """Long table (variant, split, idx, date, actual, predicted), one row per target position."""
     frames = []
     dates = data.series["dates"]
-    every = int(data.meta["window"].get("plot_every", 1))
     for name, per_split in named_preds.items():
         for split, orig in per_split.items():
             pos = data.positions(split)
@@ -246,7 +192,7 @@ def thin(frame: pd.DataFrame, split: str, every: int) -> pd.DataFrame:
     """Every `every`-th row, except the first 10 days (1,440 rows) of test, kept whole.
 
     Jena has 420,551 rows per variant: the plots need the shape of the whole period and
-    one detailed stretch, not a 100 MB CSV (window.plot_every; 1 keeps everything).
+    one detailed stretch, not a 100 MB CSV (tasks.<task>.plot.every; 1 keeps everything).
     """
     if every <= 1:
         return frame
@@ -271,21 +217,18 @@ def report(task: str, models: dict, base: dict, ref_name: str) -> None:
 
 def evaluate_task(
     task: str,
-    params: dict,
+    cfg: dict,
     prepared: Path = PREPARED_DIR,
     models: Path = MODELS_DIR,
     metrics_dir: Path = METRICS_DIR,
     plots_dir: Path = PLOTS_DIR,
 ) -> dict:
-    """Evaluate every variant of `task`; write the metrics file and the prediction table."""
-    cfg = section(params, "tasks", task)
-    variants = task_variants(params, task)
-    if not variants:
-        raise StageError(f"params.yaml: no variant has task '{task}'. Add one under variants.")
+    """Evaluate every trained variant of `task`; write the metrics file and prediction table."""
     reason = unavailable(prepared / task)
     if reason:
         return skip_task(task, metrics_dir, plots_dir)
-    data = TaskData(task, prepared)
+    variants = trained_variants(task, models)
+    data = TaskData(task, require(cfg, "window", f"tasks.{task}"), prepared)
     base_metrics, base_preds = evaluate_baselines(data, cfg)
     model_metrics, model_preds = {}, {}
     for name, variant in variants.items():
@@ -295,9 +238,8 @@ def evaluate_task(
     ref_name = baselines.reference(cfg)
     add_skill(model_metrics, base_metrics, ref_name)
     result = {"models": model_metrics, "baselines": base_metrics}
-    table = prediction_table(
-        data, {**model_preds, **{f"baseline:{k}": v for k, v in base_preds.items()}}
-    )
+    named = {**model_preds, **{f"baseline:{k}": v for k, v in base_preds.items()}}
+    table = prediction_table(data, named, int((cfg.get("plot") or {}).get("every", 1)))
     with atomic_path(plots_dir / task / "predictions.csv") as tmp:
         table.to_csv(tmp, index=False)
     write_json(metrics_dir / f"{task}.json", result)
@@ -315,11 +257,5 @@ def skip_task(task: str, metrics_dir: Path, plots_dir: Path) -> dict:
     return result
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) != 1:
-        raise StageError("usage: python -m stages.evaluate <task>")
-    evaluate_task(argv[0], load_params())
-
-
 if __name__ == "__main__":
-    run_stage(main)
+    stage_cli("evaluate", "tasks", lambda task, cfg, _params: evaluate_task(task, cfg))

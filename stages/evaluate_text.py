@@ -10,7 +10,7 @@ metrics/<task>.json has the same shape as the forecasting tasks: {"models": {var
 - charlm (War and Peace): bits per character and next-character accuracy on the
   held-out text; baselines are character n-gram models (interpolated absolute
   discounting) counted on the training text. Also gathers every variant's generated
-  text into plots/<task>/data/samples.md.
+  text (models/<task>/<variant>/samples.json) into metrics/samples/<task>.json.
 """
 
 from __future__ import annotations
@@ -21,55 +21,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stages.common import (
-    StageError,
+from stages.core.io import (
+    METRICS_DIR,
+    MODELS_DIR,
+    PLOTS_DIR,
+    PREPARED_DIR,
+    SPLIT_CODES,
     atomic_path,
     load_npz,
-    load_params,
-    run_stage,
-    section,
+    model_dir,
+    read_json,
+    stage_cli,
+    trained_variants,
     write_json,
 )
+from stages.core.metrics import charlm_scores, classification_scores
 from stages.datasets import imdb, warpeace
-from stages.evaluate import METRICS_DIR, PLOTS_DIR
-from stages.prepare_text import SPLIT_CODES
-from stages.train import MODELS_DIR, model_dir
-from stages.train_text import load_task
-
-# What each kind is judged on: (metric, split, lower is better). The report's verdict
-# and the score chart both read it.
-HEADLINE = {
-    "sentiment": ("accuracy", "test", False),
-    "charlm": ("bits_per_char", "val", True),
-}
 
 
-def best_baseline(metrics: dict, kind: str) -> float:
-    """The number a model of this kind has to beat."""
-    metric, split, lower = HEADLINE[kind]
-    return (min if lower else max)(s[split][metric] for s in metrics["baselines"].values())
-
-
-def text_variants(params: dict, task: str) -> dict[str, dict]:
-    variants = {k: v for k, v in (params.get("text_variants") or {}).items() if v["task"] == task}
-    if not variants:
-        raise StageError(f"params.yaml: no text_variants entry has task '{task}'. Add one.")
-    return variants
-
-
-def classification_scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    """Scikit-learn's metrics on P(positive); the decision threshold is 0.5."""
-    from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
-
-    p = np.clip(p.astype(np.float64), 1e-7, 1 - 1e-7)
-    pred = (p >= 0.5).astype(int)
-    return {
-        "accuracy": float(accuracy_score(y, pred)),
-        "roc_auc": float(roc_auc_score(y, p)),
-        "f1": float(f1_score(y, pred)),
-        "log_loss": float(log_loss(y, p, labels=[0, 1])),
-        "count": len(y),
-    }
+def load_task(task: str, prepared: Path = PREPARED_DIR) -> tuple[dict, dict]:
+    """The prepared ids and meta.json of a text task."""
+    meta = read_json(prepared / task / "meta.json", f"prepare_text@{task}")
+    return load_npz(prepared / task / "ids.npz"), meta
 
 
 def sentiment_baselines(ids: dict, cfg: dict) -> dict[str, dict[str, np.ndarray]]:
@@ -100,13 +73,15 @@ def sentiment_baselines(ids: dict, cfg: dict) -> dict[str, dict[str, np.ndarray]
     return out
 
 
-def evaluate_sentiment(task: str, cfg: dict, variants: dict, models: Path, plots: Path) -> dict:
+def evaluate_sentiment(
+    task: str, cfg: dict, variants: dict, models: Path, plots: Path, _metrics_dir: Path
+) -> dict:
     ids, _ = load_task(task)
     truth = {s: ids["label"][ids["split"] == c].astype(int) for s, c in SPLIT_CODES.items()}
     probs = {"models": {}, "baselines": sentiment_baselines(ids, cfg)}
     for name in variants:
         preds = load_npz(model_dir(task, name, models) / "predictions.npz")
-        probs["models"][name] = {s: preds[s] for s in ("val", "test")}
+        probs["models"][name] = {s: preds[s].reshape(-1) for s in ("val", "test")}
     result = {
         kind: {
             name: {s: classification_scores(truth[s], p[s]) for s in ("val", "test")}
@@ -138,45 +113,47 @@ def write_curves(out: Path, y: np.ndarray, probs: dict[str, dict], models: list[
                 pd.DataFrame({"actual": actual, "predicted": predicted}).to_csv(tmp, index=False)
 
 
-def evaluate_charlm(task: str, cfg: dict, variants: dict, models: Path, plots: Path) -> dict:
+def evaluate_charlm(
+    task: str, cfg: dict, variants: dict, models: Path, plots: Path, metrics_dir: Path
+) -> dict:
     ids, meta = load_task(task)
     vocab = len(meta["alphabet"])
     history, held_out = ids["train"], ids["val"]
     result: dict[str, Any] = {"models": {}, "baselines": {}}
     for name in variants:
         preds = load_npz(model_dir(task, name, models) / "predictions.npz")
-        result["models"][name] = {
-            "val": {
-                "bits_per_char": float(-np.mean(preds["log2p"].astype(np.float64))),
-                "accuracy": float(np.mean(preds["correct"])),
-                "count": len(preds["log2p"]),
-            }
-        }
+        result["models"][name] = {"val": charlm_scores(preds["log2p"], preds["correct"])}
     for order in cfg.get("ngram_orders", [1, 2, 5]):
         model = warpeace.NGram(history, int(order), vocab, float(cfg.get("ngram_discount", 0.75)))
         # the same targets as the RNNs: every held-out character after the first
         scored = model.score(np.append(history, held_out[:1]), held_out[1:])
         result["baselines"][f"{order}-gram"] = {"val": {**scored, "count": len(held_out) - 1}}
         print(f"evaluate_text: {order}-gram {scored['bits_per_char']:.3f} bits/char")
-    samples = [
-        (model_dir(task, name, models) / "samples.md").read_text("utf-8") for name in variants
-    ]
-    with atomic_path(plots / task / "data" / "samples.md") as tmp:
-        tmp.write_text(f"# {cfg.get('title', task)}: generated text\n\n" + "\n".join(samples))
+    samples = {
+        name: read_json(model_dir(task, name, models) / "samples.json", f"train_text@{name}")
+        for name in variants
+    }
+    write_json(samples_path(task, metrics_dir), samples)
     return result
+
+
+def samples_path(task: str, metrics_dir: Path = METRICS_DIR) -> Path:
+    """Generated text of every variant of a character task, as evaluate_text gathers it."""
+    return metrics_dir / "samples" / f"{task}.json"
 
 
 def evaluate_text_task(
     task: str,
-    params: dict,
+    cfg: dict,
     models: Path = MODELS_DIR,
     metrics_dir: Path = METRICS_DIR,
     plots_dir: Path = PLOTS_DIR,
 ) -> dict:
-    cfg = section(params, "text_tasks", task)
-    variants = text_variants(params, task)
+    variants = trained_variants(task, models)
     evaluate = evaluate_sentiment if cfg["kind"] == "sentiment" else evaluate_charlm
-    result = evaluate(task, cfg, variants, models, plots_dir)
+    result = evaluate(task, cfg, variants, models, plots_dir, metrics_dir)
+    if cfg["kind"] != "charlm":
+        write_json(samples_path(task, metrics_dir), {})  # no text generated: an empty record
     write_json(metrics_dir / f"{task}.json", result)
     for kind in ("models", "baselines"):
         for name, splits in result[kind].items():
@@ -186,11 +163,5 @@ def evaluate_text_task(
     return result
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) != 1:
-        raise StageError("usage: python -m stages.evaluate_text <text task>")
-    evaluate_text_task(argv[0], load_params())
-
-
 if __name__ == "__main__":
-    run_stage(main)
+    stage_cli("evaluate_text", "text_tasks", lambda task, cfg, _p: evaluate_text_task(task, cfg))

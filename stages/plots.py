@@ -10,21 +10,21 @@ from DVCLive). No TensorFlow: this reads CSV, JSON and TSV only.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")  # files only: no display needed, and no GUI toolkit import
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from stages import baselines  # noqa: E402
-from stages.common import StageError, atomic_path, load_params, run_stage, section  # noqa: E402
-from stages.evaluate import METRICS_DIR, PLOTS_DIR, load_metrics, task_variants  # noqa: E402
-from stages.train import LIVE_DIR, live_dir  # noqa: E402
+from stages.core import baselines
+from stages.core.figures import curves_figure, plt, save
+from stages.core.io import (
+    LIVE_DIR,
+    METRICS_DIR,
+    PLOTS_DIR,
+    StageError,
+    load_metrics,
+    stage_cli,
+)
 
 SPLIT_COLOURS = {"train": "#f2f2f2", "val": "#fff3d6", "test": "#e3f0ff"}
 BETTER, WORSE, BASELINE = "#2e8b57", "#c0392b", "#9e9e9e"
@@ -46,13 +46,6 @@ def load_predictions(task: str, plots_dir: Path = PLOTS_DIR) -> pd.DataFrame:
     dates = pd.to_datetime(table.get("date"), errors="coerce")
     table["x"] = dates if dates.notna().all() else table["idx"]
     return table
-
-
-def save(fig: plt.Figure, path: Path) -> None:
-    """Write a PNG atomically, so a failed render never leaves a broken image behind."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
 
 
 def shade_splits(ax: plt.Axes, actual: pd.DataFrame) -> None:
@@ -79,7 +72,7 @@ def forecast_figure(
     zoom_cfg: dict | None = None,
 ) -> plt.Figure:
     """Top: the whole series with every model; bottom: part of the test split, with the
-    reference baseline (tasks.<task>.zoom: {points, at: start|end} picks which part)."""
+    reference baseline (tasks.<task>.plot.zoom: {points, at: start|end} picks which part)."""
     zoom_cfg = zoom_cfg or {}
     table = table.sort_values("idx")
     actual = table.drop_duplicates("idx")
@@ -115,7 +108,7 @@ def forecast_figure(
 def rmse_figure(
     metrics: dict[str, Any], title: str, units: str, ref: str = "naive", metric: str = "rmse_orig"
 ) -> plt.Figure:
-    """Horizontal bars of a test metric (tasks.<task>.bar_metric, RMSE by default): models
+    """Horizontal bars of a test metric (tasks.<task>.plot.bar_metric, RMSE by default): models
     green when they beat the reference baseline, red when not."""
     limit = metrics["baselines"][ref]["test"][metric]
     rows = [(name, s["test"][metric], "model") for name, s in metrics["models"].items()]
@@ -140,58 +133,28 @@ def rmse_figure(
     return fig
 
 
-def read_loss(path: Path) -> pd.DataFrame | None:
-    """One DVCLive loss TSV (step, loss), or None when that curve was not logged."""
-    return pd.read_csv(path, sep="\t") if path.exists() else None
-
-
-def curves_figure(task: str, models: list[str], live_root: Path = LIVE_DIR) -> plt.Figure:
-    """Train and validation loss per epoch, one panel per variant, log scale."""
-    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 3.6), squeeze=False)
-    for ax, model in zip(axes[0], models, strict=True):
-        base = live_dir(task, model, live_root) / "plots" / "metrics"
-        curves = {split: read_loss(base / split / "loss.tsv") for split in ("train", "eval")}
-        if curves["train"] is None:
-            raise StageError(
-                f"{base / 'train' / 'loss.tsv'}: not found. Run `dvc repro train@{model}` first."
-            )
-        for split, label in (("train", "train"), ("eval", "validation")):
-            if curves[split] is not None:
-                ax.plot(curves[split]["step"] + 1, curves[split]["loss"], marker=".", label=label)
-        summary = base.parent.parent / "metrics.json"  # DVCLive's summary, from the train stage
-        best = json.loads(summary.read_text()).get("best_epoch") if summary.exists() else None
-        if best:
-            ax.axvline(best, color="black", ls=":", lw=1, label=f"best epoch ({best})")
-        ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        ax.set_title(model, fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def plot_task(
     task: str,
-    params: dict,
+    cfg: dict,
     plots_dir: Path = PLOTS_DIR,
     metrics_dir: Path = METRICS_DIR,
     live_root: Path = LIVE_DIR,
 ) -> list[Path]:
     """Render the three figures of a task; returns their paths."""
-    cfg = section(params, "tasks", task)
     title, units = cfg.get("title", task), cfg.get("units", "")
-    models = list(task_variants(params, task))
+    plot_cfg = cfg.get("plot") or {}
     ref = baselines.reference(cfg)
     metrics = load_metrics(task, metrics_dir)
     if "unavailable" in metrics:
         return placeholders(plots_dir / task, title, metrics["unavailable"])
+    models = list(metrics["models"])
     table = load_predictions(task, plots_dir)
     out = plots_dir / task
     figures = {
-        "forecast.png": forecast_figure(table, title, units, models, ref, cfg.get("zoom")),
-        "scores.png": rmse_figure(metrics, title, units, ref, cfg.get("bar_metric", "rmse_orig")),
+        "forecast.png": forecast_figure(table, title, units, models, ref, plot_cfg.get("zoom")),
+        "scores.png": rmse_figure(
+            metrics, title, units, ref, plot_cfg.get("bar_metric", "rmse_orig")
+        ),
         "training_curves.png": curves_figure(task, models, live_root),
     }
     for name, fig in figures.items():
@@ -214,11 +177,5 @@ def placeholders(out: Path, title: str, reason: str) -> list[Path]:
     return paths
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) != 1:
-        raise StageError("usage: python -m stages.plots <task>")
-    plot_task(argv[0], load_params())
-
-
 if __name__ == "__main__":
-    run_stage(main)
+    stage_cli("plots", "tasks", lambda task, cfg, _params: plot_task(task, cfg))

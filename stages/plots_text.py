@@ -4,25 +4,28 @@ Writes plots/<task>/figures/. Both kinds: scores.png (each variant's headline nu
 against the baselines) and
 training_curves.png (DVCLive's per-epoch losses, best epoch marked). Sentiment adds
 roc.png (test ROC curves) and confusion.png (test confusion matrices); `dvc plots show`
-draws the same interactively from plots/<task>/data/. Characters add samples.md.
+draws the same interactively from plots/<task>/data/. Characters add samples.md, rendered
+from metrics/samples/<task>.json.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from stages.common import StageError, atomic_path, load_params, run_stage, section  # noqa: E402
-from stages.evaluate import METRICS_DIR, PLOTS_DIR, load_metrics  # noqa: E402
-from stages.evaluate_text import HEADLINE, best_baseline, text_variants  # noqa: E402
-from stages.plots import curves_figure, save  # noqa: E402
-from stages.train import LIVE_DIR  # noqa: E402
+from stages.core.figures import curves_figure, plt, save
+from stages.core.io import (
+    LIVE_DIR,
+    METRICS_DIR,
+    PLOTS_DIR,
+    atomic_path,
+    load_metrics,
+    read_json,
+    stage_cli,
+)
+from stages.core.metrics import HEADLINE, best_baseline
 
 LABELS = {"sentiment": "test accuracy", "charlm": "held-out bits per character"}
 
@@ -89,38 +92,45 @@ def confusion_figure(data: Path, names: list[str], title: str) -> plt.Figure:
     return fig
 
 
+def samples_markdown(samples: dict, title: str) -> str:
+    """Every variant's generated text at every temperature, for reading on GitHub."""
+    parts = [f"# {title}: generated text\n"]
+    for name, entry in samples.items():
+        parts.append(f"## {name}\n\nSeed text: `{entry['seed_text']}`\n")
+        for sample in entry["samples"]:
+            t = sample["temperature"]
+            label = "greedy (argmax)" if t <= 0 else f"temperature {t:g}"
+            parts.append(f"### {label}\n\n```text\n{sample['text']}\n```\n")
+    return "\n".join(parts)
+
+
 def plot_text_task(
     task: str,
-    params: dict,
+    cfg: dict,
     plots_dir: Path = PLOTS_DIR,
     metrics_dir: Path = METRICS_DIR,
     live_root: Path = LIVE_DIR,
 ) -> list[Path]:
-    cfg = section(params, "text_tasks", task)
     title, kind = cfg.get("title", task), cfg["kind"]
     metrics = load_metrics(task, metrics_dir)
     data, out = plots_dir / task / "data", plots_dir / task / "figures"
+    models = list(metrics["models"])
     figures = {
         "scores.png": scores_figure(metrics, kind, title),
-        "training_curves.png": curves_figure(task, list(text_variants(params, task)), live_root),
+        "training_curves.png": curves_figure(task, models, live_root),
     }
     if kind == "sentiment":
         figures["roc.png"] = roc_figure(data, metrics, title)
-        figures["confusion.png"] = confusion_figure(data, list(metrics["models"]), title)
+        figures["confusion.png"] = confusion_figure(data, models, title)
     else:
+        samples = read_json(metrics_dir / "samples" / f"{task}.json", f"evaluate_text@{task}")
         with atomic_path(out / "samples.md") as tmp:
-            tmp.write_text((data / "samples.md").read_text("utf-8"), encoding="utf-8")
+            tmp.write_text(samples_markdown(samples, title), encoding="utf-8")
     for name, fig in figures.items():
         save(fig, out / name)
         print(f"plots_text {task}: wrote {out / name}")
     return sorted(out.iterdir())
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) != 1:
-        raise StageError("usage: python -m stages.plots_text <text task>")
-    plot_text_task(argv[0], load_params())
-
-
 if __name__ == "__main__":
-    run_stage(main)
+    stage_cli("plots_text", "text_tasks", lambda task, cfg, _params: plot_text_task(task, cfg))

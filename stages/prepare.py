@@ -4,7 +4,8 @@ Writes to data/prepared/<task>/:
 - series.npz: original values (time, features), original target, dates, scaled values;
 - train.npz / val.npz / test.npz: x (samples, steps, features), y and the series
   positions of every target (so baselines and plots use exactly the same targets);
-- meta.json: the fitted transform, the split bounds and the window settings.
+- meta.json: fitted facts only: the transform, the split bounds, the columns. Settings
+  (windows, baselines, plots) are read from params by each stage that uses them.
 """
 
 from __future__ import annotations
@@ -14,25 +15,22 @@ from typing import Any
 
 import numpy as np
 
-from stages import windows
-from stages.common import (
+from stages.core import windows
+from stages.core.io import (
+    PREPARED_DIR,
+    RAW_DIR,
+    SPLITS,
     StageError,
-    load_params,
     mark_unavailable,
     require,
-    run_stage,
     save_npz,
-    section,
+    stage_cli,
     unavailable,
     write_json,
 )
+from stages.core.transforms import Transform
 from stages.datasets import jena
 from stages.datasets.timeseries import read_csv
-from stages.transforms import Transform
-
-RAW_DIR = Path("data/raw")
-PREPARED_DIR = Path("data/prepared")
-SPLITS = ("train", "val", "test")
 
 
 def load_task_frame(task: str, cfg: dict[str, Any], raw_dir: Path = RAW_DIR):
@@ -46,24 +44,6 @@ def load_task_frame(task: str, cfg: dict[str, Any], raw_dir: Path = RAW_DIR):
         path, cfg.get("date"), columns, cfg.get("missing", "fail"), cfg.get("date_range")
     )
     return frame, features, target
-
-
-def window_arrays(
-    series: dict[str, np.ndarray], pos: np.ndarray, window: dict, transform: Transform
-) -> tuple[np.ndarray, np.ndarray]:
-    """Model inputs and targets for the given target positions (used by prepare and train).
-
-    `series` holds `scaled`, `scaled_target` and `target` (original units), as series.npz.
-    """
-    lookback, horizon = int(window["lookback"]), int(window.get("horizon", 1))
-    x, y = windows.sliding_windows(
-        series["scaled"], series["scaled_target"], pos, lookback, horizon
-    )
-    if transform.window_lag:
-        x = transform.window_inputs(x.astype(np.float64)).astype(np.float32)
-        y = transform.target_to_model(series["target"][pos], series["target"], pos)
-        y = y[:, None].astype(np.float32)
-    return x, y
 
 
 def first_target(window: dict, first_valid: int) -> int:
@@ -93,16 +73,8 @@ def sliding_splits(
     edges = {"train": (0, bounds[0]), "val": (bounds[0], bounds[1]), "test": (bounds[1], n)}
     out = {}
     for split, (start, stop) in edges.items():
-        pos = windows.target_positions(
-            start,
-            stop,
-            int(window["lookback"]),
-            int(window.get("horizon", 1)),
-            int(window.get("stride", 1)),
-            window.get("context", "segment"),
-            transform.difference,
-        )
-        x, y = window_arrays(series, pos, window, transform)
+        pos = windows.sliding_positions(start, stop, window, transform.difference)
+        x, y = windows.window_arrays(series, pos, window, transform)
         out[split] = (x, y, pos, np.ones(len(x), dtype=bool))
     return out
 
@@ -155,36 +127,40 @@ def prepare_task(
         mark_unavailable(out_dir / task, reason)
         print(f"prepare {task}: skipped, raw data unavailable")
         return {}
-    if cfg.get("window", {}).get("layout") == "indexed":
-        return prepare_indexed(task, cfg, raw_dir, out_dir)
+    layout = require(cfg, "window", f"tasks.{task}").get("layout", "sliding")
+    if layout not in PREPARERS:
+        raise StageError(
+            f"params.yaml: tasks.{task}.window.layout {layout!r} is unknown "
+            f"(known: {', '.join(PREPARERS)})."
+        )
+    return PREPARERS[layout](task, cfg, raw_dir, out_dir)
+
+
+def prepare_series(task: str, cfg: dict, raw_dir: Path, out_dir: Path) -> dict[str, int]:
+    """Sliding and stateful layouts: read the CSV, fit the scaler on the training rows,
+    window every split, write the arrays and meta.json."""
     frame, features, target_name = load_task_frame(task, cfg, raw_dir)
     values = frame[features].to_numpy(np.float64)
     target = frame[target_name].to_numpy(np.float64)
-    window = dict(require(cfg, "window", f"tasks.{task}"))
-    layout = window.get("layout", "sliding")
+    window = dict(cfg["window"])
+    stateful = window.get("layout") == "stateful"
     transform = make_transform(task, cfg, features, target_name, values)
     all_cols = np.column_stack([values, target]) if target_name not in features else values
-    if layout == "stateful":
+    if stateful:
         bounds = stateful_layout(window)["val"][0], stateful_layout(window)["test"][0]
-    elif layout == "sliding":
-        split = require(cfg, "split", f"tasks.{task}")
-        bounds = sliding_bounds(
-            len(values), split, window, int(cfg.get("transform", {}).get("difference", 0))
-        )
     else:
-        raise StageError(f"params.yaml: tasks.{task}.window.layout must be sliding or stateful.")
-    fit_rows = (
-        slice(0, None) if cfg.get("transform", {}).get("fit_on") == "all" else slice(0, bounds[0])
-    )
+        split = require(cfg, "split", f"tasks.{task}")
+        bounds = sliding_bounds(len(values), split, window, transform.difference)
     if bounds[0] < 2:
         raise StageError(
             f"params.yaml: tasks.{task}: the training split is empty; raise split.val."
         )
-    transform.fit(all_cols, fit_rows)
+    fit_all = cfg.get("transform", {}).get("fit_on") == "all"
+    transform.fit(all_cols, slice(0, None) if fit_all else slice(0, bounds[0]))
     scaled_all = transform.forward(all_cols)
     scaled = scaled_all[:, : len(features)]
     scaled_target = scaled_all[:, transform.target_column]
-    if layout == "stateful":
+    if stateful:
         splits, bounds = stateful_splits(
             scaled, scaled_target, window, f"{raw_dir}/{cfg['dataset']}"
         )
@@ -202,7 +178,6 @@ def prepare_task(
         {
             "task": task,
             "bounds": list(map(int, bounds)),
-            "window": window,
             "transform": transform.to_dict(),
             "features": features,
             "target": target_name,
@@ -253,11 +228,13 @@ def prepare_indexed(task: str, cfg: dict, raw_dir: Path, out_dir: Path) -> dict[
             x=windows.gather_windows(scaled, reference, lookback, step),
         )
         counts[split] = len(rows)
-    window["horizon"] = delay + step  # target row minus the last input row: naive uses it
-    meta = {"task": task, "window": window, "transform": transform.to_dict()}
+    meta = {"task": task, "transform": transform.to_dict()}
     meta.update(bounds=[int(window["train"][1]), int(window["test"][0])], target=cfg["target"])
     write_json(out_dir / task / "meta.json", {**meta, "features": jena.COLUMNS})
     return counts
+
+
+PREPARERS = {"sliding": prepare_series, "stateful": prepare_series, "indexed": prepare_indexed}
 
 
 def make_transform(task: str, cfg: dict, features: list[str], target: str, values) -> Transform:
@@ -294,15 +271,11 @@ def write_outputs(out: Path, frame, values, target, scaled, scaled_target, split
         save_npz(out / f"{split}.npz", x=x, y=y, positions=pos, scored=scored)
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) != 1:
-        raise StageError("usage: python -m stages.prepare <task>")
-    task = argv[0]
-    cfg = section(load_params(), "tasks", task)
+def run(task: str, cfg: dict[str, Any], _params: dict) -> None:
     counts = prepare_task(task, cfg)
     if counts:
         print(f"prepare {task}: " + ", ".join(f"{k} {v} samples" for k, v in counts.items()))
 
 
 if __name__ == "__main__":
-    run_stage(main)
+    stage_cli("prepare", "tasks", run)

@@ -17,21 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from stages.common import (
+from stages.core.io import (
+    PREPARED_DIR,
+    RAW_DIR,
+    SPLIT_CODES,
     StageError,
     atomic_path,
-    load_params,
     require,
-    run_stage,
     save_npz,
-    section,
+    stage_cli,
     write_json,
 )
 from stages.datasets import imdb, warpeace
-
-RAW_DIR = Path("data/raw")
-PREPARED_DIR = Path("data/prepared")
-SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 
 
 def split_codes(sources: list[str], val_fraction: float, seed: int) -> np.ndarray:
@@ -113,13 +110,9 @@ def prepare_text_task(
     return meta
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) != 1:
-        raise StageError("usage: python -m stages.prepare_text <text task>")
-    params = load_params()
-    cfg = section(params, "text_tasks", argv[0])
-    prepare_text_task(argv[0], cfg, int(params.get("seed", 0)))
-
-
 if __name__ == "__main__":
-    run_stage(main)
+    stage_cli(
+        "prepare_text",
+        "text_tasks",
+        lambda task, cfg, params: prepare_text_task(task, cfg, int(params.get("seed", 0))),
+    )

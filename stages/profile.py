@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stages.common import PARAMS_FILE, StageError, run_stage
+from stages.core.io import PARAMS_FILE, StageError, run_stage
 
 CONF_DIR = Path("conf")
 PROFILES = ("default", "smoke", "paper")

@@ -6,14 +6,20 @@ and a test fails when the two differ, so the README never shows a number typed b
 
 from __future__ import annotations
 
-import re
+import json
 from pathlib import Path
 from typing import Any
 
-from stages import baselines
-from stages.common import StageError, atomic_path, load_params, run_stage
-from stages.evaluate import load_metrics
-from stages.evaluate_text import HEADLINE, best_baseline
+from stages.core import baselines
+from stages.core.io import (
+    METRICS_DIR,
+    StageError,
+    atomic_path,
+    load_metrics,
+    load_params,
+    run_stage,
+)
+from stages.core.metrics import HEADLINE, best_baseline
 
 RESULTS = Path("results.md")
 README = Path("README.md")
@@ -45,9 +51,7 @@ def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]
     return rows
 
 
-def render(
-    params: dict[str, Any], metrics_dir: Path = Path("metrics"), plots_dir: Path = Path("plots")
-) -> str:
+def render(params: dict[str, Any], metrics_dir: Path = METRICS_DIR) -> str:
     """The markdown table for every task that has a metrics file."""
     lines = [
         f"Profile: `{params.get('profile', 'default')}`. Test split, original units unless "
@@ -68,7 +72,7 @@ def render(
     for task, cfg in (params.get("text_tasks") or {}).items():
         lines += text_table(task, cfg, load_metrics(task, metrics_dir), published)
         if cfg["kind"] == "charlm":
-            lines += sample_lines(task, plots_dir)
+            lines += sample_lines(task, metrics_dir)
     return "\n".join(lines) + "\n"
 
 
@@ -108,26 +112,28 @@ def text_table(task: str, cfg: dict, metrics: dict, published: dict) -> list[str
     return lines
 
 
-SAMPLE_TEMPERATURE = "temperature 0.5"
-SAMPLE_CHARS = 300
+SAMPLE_CHARS = 200
 
 
-def sample_lines(task: str, plots_dir: Path = Path("plots")) -> list[str]:
-    """Each variant's generated text at temperature 0.5, cut short, from samples.md."""
-    path = plots_dir / task / "figures" / "samples.md"
+def sample_lines(task: str, metrics_dir: Path = METRICS_DIR) -> list[str]:
+    """Each variant's generated text at every temperature it was sampled at, cut short,
+    from metrics/samples/<task>.json (evaluate_text gathers it from the train stage)."""
+    path = metrics_dir / "samples" / f"{task}.json"
     if not path.exists():
         return []
     lines = [
         "",
-        f"Generated at {SAMPLE_TEMPERATURE}, first {SAMPLE_CHARS} characters "
-        f"(greedy and other temperatures in `{path}`):",
+        f"Generated text, first {SAMPLE_CHARS} characters (all of it in "
+        f"`plots/{task}/figures/samples.md`):",
         "",
     ]
-    for section in path.read_text("utf-8").split("\n## ")[1:]:
-        name = section.splitlines()[0].strip()
-        match = re.search(rf"### {SAMPLE_TEMPERATURE}\n\n```text\n(.*?)\n```", section, re.S)
-        if match:
-            lines += [f"`{name}`:", "", "```text", match[1][:SAMPLE_CHARS], "```", ""]
+    for name, entry in json.loads(path.read_text("utf-8")).items():
+        lines += [f"`{name}`, seed text `{entry['seed_text']}`:", ""]
+        for sample in entry["samples"]:
+            t = sample["temperature"]
+            label = "greedy" if t <= 0 else f"temperature {t:g}"
+            text = sample["text"][:SAMPLE_CHARS].replace("\r", "")
+            lines += [f"{label}:", "", "```text", text, "```", ""]
     return lines
 
 

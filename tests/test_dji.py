@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages import baselines
-from stages.common import StageError
+from stages.core import baselines
+from stages.core.io import StageError
 from stages.datasets.timeseries import read_csv
-from stages.evaluate import direction_accuracy, extra_scores
+from stages.core.metrics import direction_accuracy, scores
 from stages.prepare import prepare_task
 
 SHARED_DJI = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "DJI.csv"
@@ -100,7 +100,7 @@ def test_per_window_normalisation_equals_the_seed_and_inverts(tmp_path):
     test = dict(np.load(tmp_path / "prep" / "dji" / "test.npz"))
     np.testing.assert_allclose(test["x"][..., 0], sx, rtol=1e-6)
     np.testing.assert_allclose(test["y"][:, 0], sy, rtol=1e-6)
-    from stages.transforms import Transform
+    from stages.core.transforms import Transform
 
     meta = json.loads((tmp_path / "prep" / "dji" / "meta.json").read_text())
     back = Transform.from_dict(meta["transform"]).target_to_original(
@@ -128,7 +128,7 @@ def test_direction_accuracy_and_mape_by_hand():
     predicted = np.array([10.5, 9.5, 9.0, 10.0])  # right, right, wrong, no call
     assert direction_accuracy(actual, predicted, last) == pytest.approx(2 / 3)
     assert direction_accuracy(actual, last, last) is None  # the random walk makes no call
-    got = extra_scores(actual, predicted, last, ["mape", "direction_acc"])
+    got = scores(actual, predicted, ["mape", "direction_acc"], last)
     mape = np.mean(np.abs(actual - predicted) / np.abs(actual))
     assert got == {"mape": pytest.approx(mape), "direction_acc": pytest.approx(2 / 3)}
 

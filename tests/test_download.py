@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from stages import download
-from stages.common import StageError
+from stages.core.io import StageError
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "datasets"

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from stages import baselines, download, windows
-from stages.common import StageError
+from stages import download
+from stages.core import baselines, windows
+from stages.core.io import StageError
 from stages.datasets import jena
 from stages.prepare import prepare_task
 from tests import jena_fake
@@ -67,10 +68,9 @@ def task_cfg():
             "test": [3001, None],
             "train_eval_every": 5,
             "reference_windows": 16,
-            "plot_every": 4,
         },
         "season": None,
-        "bar_metric": "mae_orig",
+        "plot": {"every": 4, "bar_metric": "mae_orig"},
     }
 
 
@@ -121,7 +121,8 @@ def test_prepare_reads_the_zip_cleans_sentinels_and_stores_no_windows(tmp_path, 
     train = np.load(tmp_path / "prep" / "jena" / "train.npz")
     assert len(train["eval_rows"]) == len(train["rows"][::5]) and train["x"].shape == (16, 24, 14)
     meta = json.loads((tmp_path / "prep" / "jena" / "meta.json").read_text())
-    assert meta["window"]["horizon"] == DELAY + STEP
+    assert "window" not in meta  # fitted facts only; settings come from params
+    assert windows.horizon(task_cfg()["window"]) == DELAY + STEP
 
 
 def test_bad_dates_and_columns_name_the_line(tmp_path):
@@ -139,7 +140,7 @@ def test_bad_dates_and_columns_name_the_line(tmp_path):
 def test_tiny_end_to_end_gru_with_numpy_check(tmp_path):
     from stages.evaluate import evaluate_task
     from stages.plots import plot_task
-    from stages.train import train_variant
+    from stages.train import train
 
     jena_fake.write_zip(tmp_path / "raw" / "jena" / "jena_climate_2009_2016.csv.zip", 4000)
     prepare_task("jena", task_cfg(), tmp_path / "raw", tmp_path / "prep")
@@ -151,16 +152,18 @@ def test_tiny_end_to_end_gru_with_numpy_check(tmp_path):
                   "restore_best": True},
     }  # fmt: skip
     dirs = {"prepared": tmp_path / "prep", "models": tmp_path / "models"}
-    train_variant("jena-gru", variant, 1, live_root=tmp_path / "live", **dirs)
-    params = {"tasks": {"jena": task_cfg()}, "variants": {"jena-gru": variant}}
+    params = {"seed": 1, "tasks": {"jena": task_cfg()}, "variants": {"jena-gru": variant}}
+    train("jena-gru", variant, params, live_root=tmp_path / "live",
+          checkpoints=tmp_path / "ckpt", **dirs)  # fmt: skip
+    assert not (tmp_path / "ckpt" / "jena" / "jena-gru").exists()  # removed once done
     out = evaluate_task(
-        "jena", params, metrics_dir=tmp_path / "m", plots_dir=tmp_path / "p", **dirs
+        "jena", task_cfg(), metrics_dir=tmp_path / "m", plots_dir=tmp_path / "p", **dirs
     )
     test = out["models"]["jena-gru"]["test"]
     assert np.isfinite(test["mae_orig"]) and test["numpy_max_abs_diff"] <= 1e-5
     assert test["count"] == 4000 - DELAY - 1 - 3001 - LOOKBACK
     assert set(out["baselines"]) == {"naive", "mean"}
-    paths = plot_task("jena", params, tmp_path / "p", tmp_path / "m", tmp_path / "live")
+    paths = plot_task("jena", task_cfg(), tmp_path / "p", tmp_path / "m", tmp_path / "live")
     assert all(p.stat().st_size > 5000 for p in paths)
 
 
@@ -168,22 +171,22 @@ def test_unreachable_optional_dataset_skips_every_stage_without_numbers(tmp_path
     from stages.evaluate import evaluate_task
     from stages.plots import plot_task
     from stages.report import render
-    from stages.train import train_variant
+    from stages.train import train
 
     entry = {"optional": True, "files": [{"name": "jena_climate_2009_2016.csv.zip", "urls": []}]}
     assert download.download_dataset("jena", entry, tmp_path / "raw", mirror=str(tmp_path)) == []
     assert "could not get jena" in (tmp_path / "raw" / "jena" / "UNAVAILABLE.json").read_text()
     assert prepare_task("jena", task_cfg(), tmp_path / "raw", tmp_path / "prep") == {}
     variant = {"task": "jena", "model": {}, "train": {}}
-    train_variant("jena-gru", variant, 1, tmp_path / "prep", tmp_path / "models", tmp_path / "live")
     params = {"tasks": {"jena": task_cfg()}, "variants": {"jena-gru": variant}}
-    metrics = evaluate_task("jena", params, tmp_path / "prep", tmp_path / "models", tmp_path / "m",
-                            tmp_path / "p")  # fmt: skip
+    train("jena-gru", variant, params, tmp_path / "prep", tmp_path / "models", tmp_path / "live")
+    metrics = evaluate_task("jena", task_cfg(), tmp_path / "prep", tmp_path / "models",
+                            tmp_path / "m", tmp_path / "p")  # fmt: skip
     assert set(metrics) == {"unavailable"}
     assert set(json.loads((tmp_path / "live/jena/jena-gru/metrics.json").read_text())) == {
         "unavailable"
     }
-    assert len(plot_task("jena", params, tmp_path / "p", tmp_path / "m", tmp_path / "live")) == 3
+    assert len(plot_task("jena", task_cfg(), tmp_path / "p", tmp_path / "m", tmp_path / "live")) == 3
     assert "| jena | _not run: raw data unavailable here_" in render(params, tmp_path / "m")
     with pytest.raises(StageError):  # a dataset that is not optional still fails loudly
         download.download_dataset(

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from stages import plots
-from stages.common import StageError
+from stages.core.io import StageError
 
 PARAMS = {
     "tasks": {"demo": {"title": "Demo", "units": "things"}},
@@ -68,7 +68,7 @@ def dirs(tmp_path):
 def test_every_figure_is_a_png(dirs, dates):
     plots_dir, metrics_dir, live = dirs
     predictions(dates).to_csv(plots_dir / "demo" / "predictions.csv", index=False)
-    written = plots.plot_task("demo", PARAMS, plots_dir, metrics_dir, live)
+    written = plots.plot_task("demo", PARAMS["tasks"]["demo"], plots_dir, metrics_dir, live)
     assert [p.name for p in written] == ["forecast.png", "scores.png", "training_curves.png"]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -105,7 +105,7 @@ def test_missing_curves_name_the_file_and_keep_old_figures(dirs):
     old.write_bytes(b"previous figure")
     (live / "demo" / "demo-bad" / "plots" / "metrics" / "train" / "loss.tsv").unlink()
     with pytest.raises(StageError, match=r"demo-bad.*train/loss\.tsv.*dvc repro train@demo-bad"):
-        plots.plot_task("demo", PARAMS, plots_dir, metrics_dir, live)
+        plots.plot_task("demo", PARAMS["tasks"]["demo"], plots_dir, metrics_dir, live)
     assert old.read_bytes() == b"previous figure"
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.common import StageError, load_npz
+from stages.core.io import StageError, load_npz
+from stages.core.transforms import Transform
 from stages.prepare import prepare_task
-from stages.transforms import Transform
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from stages.common import StageError
-from stages.reference import predict
-from stages.zoo import build_model, compile_model
+from stages.core.io import StageError
+from stages.core.reference import predict
+from stages.core.zoo import build_model, compile_model
 
 CASES = {
     "simple_rnn": {

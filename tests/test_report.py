@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from stages import report
-from stages.common import StageError, load_params
+from stages.core.io import StageError, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 

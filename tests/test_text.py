@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import yaml
 
-from stages.common import StageError
+from stages.core import windows
+from stages.core.io import StageError
 from stages.datasets import imdb, warpeace
 from stages.download import download_dataset
 from stages.prepare_text import SPLIT_CODES, prepare_text_task
@@ -75,8 +76,8 @@ def test_vocabulary_comes_from_the_fitted_reviews_only(prepared_imdb):
             fitted_words |= set(analyze(text))
     assert set(vocab) == fitted_words
     test_rows = np.flatnonzero(ids["split"] == SPLIT_CODES["test"])
-    seqs = imdb.sequences(ids["flat"], ids["offsets"], test_rows, 10_000, 5)
-    assert (seqs == imdb.OOV).any()  # zebra / wonderful / awful are out of vocabulary
+    seqs = windows.pad_ids(ids["flat"], ids["offsets"], test_rows, 10_000, 5)
+    assert (seqs == windows.OOV).any()  # zebra / wonderful / awful are out of vocabulary
 
 
 def sorted_texts(key):
@@ -90,17 +91,17 @@ def test_encoding_knobs_match_keras():
     flat = np.array([5, 2, 9, 3, 7, 4, 12], dtype=np.int32)
     offsets = np.array([0, 4, 7])
     rows = np.array([0, 1])
-    got = imdb.sequences(flat, offsets, rows, vocab_size=8, maxlen=3, skip_top=1)
+    got = windows.pad_ids(flat, offsets, rows, vocab_size=8, maxlen=3, skip_top=1)
     # ids >= 8 -> OOV; rank 1 (id 2) skipped -> OOV; then pre-truncate / pre-pad
     expected = pad_sequences([[5, 1, 1, 3], [7, 4, 1]], maxlen=3)
     assert (got == expected).all()
-    got = imdb.sequences(flat, offsets, rows, 100, 5, reverse=True, padding="post")
+    got = windows.pad_ids(flat, offsets, rows, 100, 5, reverse=True, padding="post")
     expected = pad_sequences([[3, 9, 2, 5], [12, 4, 7]], maxlen=5, padding="post")
     assert (got == expected).all()
-    got = imdb.sequences(flat, offsets, rows, 100, 2, truncating="post")
+    got = windows.pad_ids(flat, offsets, rows, 100, 2, truncating="post")
     assert (got == pad_sequences([[5, 2, 9, 3], [7, 4, 12]], maxlen=2, truncating="post")).all()
     with pytest.raises(StageError, match="padding"):
-        imdb.sequences(flat, offsets, rows, 100, 2, padding="middle")
+        windows.pad_ids(flat, offsets, rows, 100, 2, padding="middle")
 
 
 def test_an_archive_without_reviews_is_refused(tmp_path):
@@ -149,7 +150,7 @@ def test_book_split_alphabet_and_chunks():
     assert alphabet == ["a", "b", "c"]  # by frequency, ties by code point
     ids, unknown = warpeace.encode(val, alphabet)
     assert unknown == 1 and ids.tolist() == [2, 2]  # 'd' -> the rarest training character
-    x, y = warpeace.chunks(np.arange(11), 3)
+    x, y = windows.chunks(np.arange(11), 3)
     assert x.tolist() == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
     assert y.tolist() == [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
 
@@ -172,134 +173,3 @@ def test_ngram_is_a_distribution_and_learns_context():
     uni = warpeace.NGram(train, 1, 5, discount=0.0)
     p4 = uni.prob([np.zeros(1, dtype=np.int64)], np.array([4]))[0]
     assert np.isclose(p4, counts[4] / len(train))  # no discount: the relative frequency
-
-
-def write_text_project(root: Path, epochs: int) -> dict:
-    """A minimal project folder: params.yaml and a prepared book-like text."""
-    rng = np.random.default_rng(1)
-    words = ["the ", "prince ", "said ", "natasha ", "war ", "and ", "peace ", ".\n"]
-    book = "".join(rng.choice(words, 6000))
-    raw = root / "data" / "raw" / "book"
-    raw.mkdir(parents=True)
-    (raw / "book.txt").write_text(book)
-    task = {"kind": "charlm", "dataset": "book", "file": "book.txt", "val_fraction": 0.1}
-    variant = {
-        "task": "book",
-        "inputs": {"seq_length": 20},
-        "model": {
-            "layers": [{"type": "embedding", "output_dim": 4}, {"type": "simple_rnn", "units": 8}],
-            "head": {"activation": "softmax"},
-            "sequence_output": True,
-        },
-        "train": {
-            "optimizer": "rmsprop",
-            "loss": "sparse_categorical_crossentropy",
-            "epochs": epochs,
-            "batch_size": 64,
-            "sample_every": 0,
-        },
-        "sample": {"seed_text": "the ", "length": 20, "temperatures": [0, 1.0]},
-    }
-    params = {"seed": 3, "text_tasks": {"book": task}, "text_variants": {"book-rnn": variant}}
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
-    prepare_text_task("book", task, 3, root / "data" / "raw", root / "data" / "prepared")
-    return params
-
-
-SHARED = Path(os.environ.get("RNN_DATA_MIRROR") or ROOT.parent / "shared" / "datasets")
-SMOKE_CHAR = "warpeace-char_simple_rnn"
-
-
-def smoke_char_project(root: Path, epochs: int) -> None:
-    """The smoke profile's character variant on the real book, with more epochs to kill."""
-    from stages.profile import compose
-
-    overrides = [f"text_variants.{SMOKE_CHAR}.train.epochs={epochs}"]
-    root.mkdir(parents=True)
-    compose("smoke", overrides, output=root / "params.yaml")
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    raw = root / "data" / "raw" / "warpeace"
-    raw.mkdir(parents=True)
-    (raw / "warpeace_input.txt").write_bytes((SHARED / "warpeace_input.txt").read_bytes())
-    task = params["text_tasks"]["warpeace"]
-    prepare_text_task("warpeace", task, 42, root / "data" / "raw", root / "data" / "prepared")
-
-
-def run_stage(root: Path, env: dict, variant: str) -> subprocess.Popen:
-    """`python -m stages.train_text <variant>` in `root`, output to train.log (a pipe
-    nobody reads would fill up and stall the child)."""
-    with open(root / "train.log", "w") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "stages.train_text", variant],
-            cwd=root,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def output(proc: subprocess.Popen, root: Path, timeout: float) -> str:
-    proc.wait(timeout=timeout)
-    return (root / "train.log").read_text()
-
-
-def final_outputs(root: Path) -> tuple[dict, dict]:
-    live = root / "metrics" / "train" / "warpeace" / SMOKE_CHAR
-    preds = dict(np.load(root / "models" / "warpeace" / SMOKE_CHAR / "predictions.npz"))
-    return json.loads((live / "metrics.json").read_text()), preds
-
-
-@pytest.mark.skipif(
-    not (SHARED / "warpeace_input.txt").exists(), reason="needs the book in RNN_DATA_MIRROR"
-)
-def test_smoke_char_training_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
-    epochs = 6
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    killed, whole = tmp_path / "killed", tmp_path / "whole"
-    for root in (killed, whole):
-        smoke_char_project(root, epochs)
-    state = killed / "checkpoints" / "warpeace" / SMOKE_CHAR / "state.json"
-    proc = run_stage(killed, env, SMOKE_CHAR)
-    deadline = time.time() + 600
-    while time.time() < deadline and proc.poll() is None:
-        if state.exists() and json.loads(state.read_text())["epoch"] >= 2:
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "training finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done = json.loads(state.read_text())["epoch"]
-    assert 2 <= done < epochs
-    assert not (killed / "models" / "warpeace" / SMOKE_CHAR / "predictions.npz").exists()
-    resumed = run_stage(killed, env, SMOKE_CHAR)
-    out = output(resumed, killed, timeout=900)
-    assert resumed.returncode == 0, out
-    assert f"resuming from checkpoints/warpeace/{SMOKE_CHAR} after epoch {done}" in out
-    assert f"Epoch {done + 1}/{epochs}" in out and "Epoch 1/" not in out
-    final = json.loads(state.read_text())
-    assert final["epoch"] == epochs and len(final["logs"]) == epochs
-    live = killed / "metrics" / "train" / "warpeace" / SMOKE_CHAR
-    curve = (live / "plots" / "metrics" / "train" / "loss.tsv").read_text().splitlines()
-    assert len(curve) == epochs + 1  # header + one row per epoch, before and after the kill
-    uninterrupted = run_stage(whole, env, SMOKE_CHAR)
-    out = output(uninterrupted, whole, timeout=900)
-    assert uninterrupted.returncode == 0, out
-    (summary, preds), (ref_summary, ref_preds) = final_outputs(killed), final_outputs(whole)
-    assert set(summary) == set(ref_summary) and summary["epochs_run"] == epochs
-    assert {k: v.shape for k, v in preds.items()} == {k: v.shape for k, v in ref_preds.items()}
-    bits, ref_bits = -preds["log2p"].mean(), -ref_preds["log2p"].mean()
-    assert abs(bits - ref_bits) < 0.1 * ref_bits  # same quality, not the same random draws
-
-
-def test_a_checkpoint_for_other_params_is_not_resumed(tmp_path):
-    params = write_text_project(tmp_path, 2)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    first = run_stage(tmp_path, env, "book-rnn")
-    assert first.wait(timeout=600) == 0
-    params["text_variants"]["book-rnn"]["train"]["learning_rate"] = 0.01
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    second = run_stage(tmp_path, env, "book-rnn")
-    out = output(second, tmp_path, timeout=600)
-    assert second.returncode == 0, out
-    assert "checkpoint from other params or data, starting over" in out
-    assert "Epoch 1/2" in out

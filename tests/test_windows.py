@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from stages import windows
-from stages.common import StageError
+from stages.core import windows
+from stages.core.io import StageError
 
 
 def seed_get_xy(dat, time_steps):

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.common import StageError
+from stages.core.io import StageError
+from stages.core.windows import OOV
 
 MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/[^/]+\.txt$")
-PAD, OOV = 0, 1
 
 
 def analyzer() -> Callable[[str], list[str]]:
@@ -95,36 +95,6 @@ def encode(token_lists: list[list[str]], vocab: list[str]) -> tuple[np.ndarray, 
     )
     offsets = np.cumsum([0, *map(len, token_lists)], dtype=np.int64)
     return flat, offsets
-
-
-def sequences(
-    flat: np.ndarray,
-    offsets: np.ndarray,
-    rows: np.ndarray,
-    vocab_size: int,
-    maxlen: int,
-    skip_top: int = 0,
-    reverse: bool = False,
-    padding: str = "pre",
-    truncating: str = "pre",
-) -> np.ndarray:
-    """A (len(rows), maxlen) int32 matrix, as imdb.load_data + pad_sequences would give."""
-    for name, value in (("padding", padding), ("truncating", truncating)):
-        if value not in ("pre", "post"):
-            raise StageError(f"params.yaml: {name} must be 'pre' or 'post', got {value!r}.")
-    out = np.zeros((len(rows), maxlen), dtype=np.int32)
-    for i, row in enumerate(rows):
-        ids = flat[offsets[row] : offsets[row + 1]].copy()
-        ids[(ids >= vocab_size) | ((ids >= 2) & (ids < skip_top + 2))] = OOV
-        if reverse:
-            ids = ids[::-1]
-        ids = ids[-maxlen:] if truncating == "pre" else ids[:maxlen]
-        if len(ids):
-            if padding == "pre":
-                out[i, maxlen - len(ids) :] = ids
-            else:
-                out[i, : len(ids)] = ids
-    return out
 
 
 def as_documents(flat: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stages.common import StageError
+from stages.core.io import StageError
 
 
 def generate(entry: dict[str, Any]) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stages.common import StageError
+from stages.core.io import StageError
 
 
 def _line(row: int) -> int:

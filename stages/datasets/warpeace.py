@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.common import StageError
+from stages.core.io import StageError
 
 
 def read_text(path: Path) -> str:
@@ -50,14 +50,6 @@ def alphabet_of(text: str) -> list[str]:
     )
     order = sorted(range(len(chars)), key=lambda i: (-counts[i], int(chars[i])))
     return [chr(int(chars[i])) for i in order]
-
-
-def chunks(ids: np.ndarray, seq_length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seed 004's samples: consecutive, non-overlapping sequences; target = input shifted by one."""
-    n = (len(ids) - 1) // seq_length
-    x = ids[: n * seq_length].reshape(n, seq_length)
-    y = ids[1 : n * seq_length + 1].reshape(n, seq_length)
-    return x.astype(np.int32), y.astype(np.int32)
 
 
 class NGram:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from stages.common import StageError
+from stages.core.io import StageError
 
 
 @dataclass

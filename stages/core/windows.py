@@ -1,11 +1,15 @@
-"""Vectorised windowing: turn a (time, features) array into (samples, steps, features) windows.
+"""Vectorised windowing: turn a (time, features) array into (samples, steps, features) windows,
+and ragged id lists into the fixed-length sequences the text models read.
 
-Two layouts cover the seeds:
+The forecasting layouts of the seeds:
 - `sliding_windows`: one target per window, `horizon` steps after the window ends, one window
   every `stride` steps. Seed 001's `get_XY` is lookback = stride = 12 inside each split
   ("segment" context); seed 000's `create_dataset` is lookback 1, stride 1.
 - `stateful_windows`: seed 003's stateful batches, where row r of every batch continues the
   stream that row r of the previous batch ended, so an LSTM can carry its state across batches.
+
+- `indexed_rows` / `gather_windows`: seed 002's generator, windows gathered per batch.
+Text: `pad_ids` (imdb.load_data + pad_sequences) and `chunks` (seed 004's char sequences).
 
 No Python loop per sample: windows are gathered by index arithmetic on strided views.
 """
@@ -15,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from stages.common import StageError
+from stages.core.io import StageError
+from stages.core.transforms import Transform
 
 
 def split_bounds(n: int, val: float, test: float) -> tuple[int, int]:
@@ -105,3 +110,83 @@ def gather_windows(data: np.ndarray, rows: np.ndarray, lookback: int, step: int)
     """
     offsets = np.arange(-lookback, 0, step, dtype=np.int64)
     return data[rows[:, None] + offsets]
+
+
+def horizon(window: dict) -> int:
+    """Rows from the last input to the target; naive persistence reads the target that far back.
+
+    Indexed windows end at row r - step (their last input) and target row r + delay.
+    """
+    if window.get("layout") == "indexed":
+        return int(window["delay"]) + int(window["step"])
+    return int(window.get("horizon", 1))
+
+
+def window_arrays(
+    series: dict[str, np.ndarray], pos: np.ndarray, window: dict, transform: Transform
+) -> tuple[np.ndarray, np.ndarray]:
+    """Model inputs and targets of sliding windows for the given target positions.
+
+    `series` holds `scaled`, `scaled_target` and `target` (original units), as series.npz.
+    """
+    lookback, ahead = int(window["lookback"]), int(window.get("horizon", 1))
+    x, y = sliding_windows(series["scaled"], series["scaled_target"], pos, lookback, ahead)
+    if transform.window_lag:
+        x = transform.window_inputs(x.astype(np.float64)).astype(np.float32)
+        y = transform.target_to_model(series["target"][pos], series["target"], pos)
+        y = y[:, None].astype(np.float32)
+    return x, y
+
+
+def sliding_positions(start: int, stop: int, window: dict, first_valid: int, stride=None):
+    """Target positions of a sliding layout inside [start, stop), from the window params."""
+    return target_positions(
+        start,
+        stop,
+        int(window["lookback"]),
+        int(window.get("horizon", 1)),
+        int(stride or window.get("stride", 1)),
+        window.get("context", "segment"),
+        first_valid,
+    )
+
+
+PAD, OOV = 0, 1  # word ids: 0 padding, 1 out of vocabulary, rank r -> r + 1
+
+
+def pad_ids(
+    flat: np.ndarray,
+    offsets: np.ndarray,
+    rows: np.ndarray,
+    vocab_size: int,
+    maxlen: int,
+    skip_top: int = 0,
+    reverse: bool = False,
+    padding: str = "pre",
+    truncating: str = "pre",
+) -> np.ndarray:
+    """A (len(rows), maxlen) int32 matrix, as imdb.load_data + pad_sequences would give."""
+    for name, value in (("padding", padding), ("truncating", truncating)):
+        if value not in ("pre", "post"):
+            raise StageError(f"params.yaml: inputs.{name} must be 'pre' or 'post', got {value!r}.")
+    out = np.zeros((len(rows), maxlen), dtype=np.int32)
+    for i, row in enumerate(rows):
+        ids = flat[offsets[row] : offsets[row + 1]].copy()
+        ids[(ids >= vocab_size) | ((ids >= 2) & (ids < skip_top + 2))] = OOV
+        if reverse:
+            ids = ids[::-1]
+        ids = ids[-maxlen:] if truncating == "pre" else ids[:maxlen]
+        if len(ids):
+            if padding == "pre":
+                out[i, maxlen - len(ids) :] = ids
+            else:
+                out[i, : len(ids)] = ids
+    return out
+
+
+def chunks(ids: np.ndarray, seq_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seed 004's samples: consecutive, non-overlapping sequences; target = input shifted by one."""
+    n = (len(ids) - 1) // seq_length
+    x = ids[: n * seq_length].reshape(n, seq_length)
+    y = ids[1 : n * seq_length + 1].reshape(n, seq_length)
+    return x.astype(np.int32), y.astype(np.int32)

@@ -13,7 +13,7 @@
       stateful: false            # carry state across batches (seed 003)
       sequence_output: false     # many-to-many: one output per time step
 
-stages/reference.py mirrors this in numpy, so both read the same schema.
+stages/core/reference.py mirrors this in numpy; both read the schema in stages/core/arch.py.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 import keras
 from keras import layers
 
-from stages.common import StageError
-from stages.reference import RNN_TYPES, return_sequences
+from stages.core.arch import RNN_TYPES, return_sequences
+from stages.core.io import StageError
 
 RNN = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
 OPTIMIZERS = {

@@ -2,7 +2,7 @@
 
 Given `model.get_weights()` it reproduces `model.predict` for SimpleRNN, LSTM (gate order
 i, f, c, o) and GRU (Keras's reset_after=True, gate order z, r, h), stacked, bidirectional,
-dense heads and stateful layers. Evaluate uses it to show that the saved numbers are
+embeddings, dense heads and stateful layers. Evaluate uses it to show that the saved numbers are
 exactly what the equations say, not something Keras does behind the scenes.
 """
 
@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-RNN_TYPES = ("simple_rnn", "lstm", "gru")
+from stages.core.arch import RNN_TYPES, return_sequences
+
 ACTIVATIONS: dict[str | None, Callable[[np.ndarray], np.ndarray]] = {
     None: lambda v: v,
     "linear": lambda v: v,
@@ -20,7 +21,13 @@ ACTIVATIONS: dict[str | None, Callable[[np.ndarray], np.ndarray]] = {
     "relu": lambda v: np.maximum(v, 0.0),
     "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
     "hard_sigmoid": lambda v: np.clip(v + 3.0, 0.0, 6.0) / 6.0,
+    "softmax": lambda v: softmax(v),
 }
+
+
+def softmax(v: np.ndarray) -> np.ndarray:
+    e = np.exp(v - v.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def simple_rnn_step(x, state, w, act, _rec_act):
@@ -71,19 +78,6 @@ def run_rnn(spec: dict, w: list[np.ndarray], x: np.ndarray, state, backwards: bo
     return np.stack(outs, axis=1), state
 
 
-def return_sequences(arch: dict) -> dict[int, bool]:
-    """return_sequences per recurrent layer index. Unset means: true when another recurrent
-    layer follows, or for the last one when the model outputs a sequence."""
-    specs = arch["layers"]
-    rnn = [i for i, s in enumerate(specs) if s.get("type") in RNN_TYPES]
-    out: dict[int, bool] = {}
-    for i in rnn:
-        explicit = specs[i].get("return_sequences")
-        auto = i != rnn[-1] or bool(arch.get("sequence_output"))
-        out[i] = auto if explicit is None else bool(explicit)
-    return out
-
-
 def forward(arch: dict, weights: Iterator[np.ndarray], x: np.ndarray, states: dict) -> np.ndarray:
     """One pass over a batch; `states` maps (layer, direction) -> state, updated in place."""
     seqs = return_sequences(arch)
@@ -95,6 +89,8 @@ def forward(arch: dict, weights: Iterator[np.ndarray], x: np.ndarray, states: di
         elif kind == "dense":
             kernel, bias = next(weights), next(weights)
             h = ACTIVATIONS[spec.get("activation")](h @ kernel + bias)
+        elif kind == "embedding":
+            h = next(weights)[h.astype(np.int64)]
         elif kind == "flatten":
             h = h.reshape(h.shape[0], -1)
         # dropout: identity at inference

@@ -1,14 +1,16 @@
-"""Shared plumbing for every stage: params, clear errors and atomic writes.
+"""Plumbing every stage shares: paths, params, clear errors, atomic and byte-stable writes.
 
 Nothing here imports TensorFlow, so stages that do not train stay fast to start.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +20,24 @@ import numpy as np
 import yaml
 
 PARAMS_FILE = Path("params.yaml")
+RAW_DIR = Path("data/raw")
+PREPARED_DIR = Path("data/prepared")
+MODELS_DIR = Path("models")
+LIVE_DIR = Path("metrics/train")
+METRICS_DIR = Path("metrics")
+PLOTS_DIR = Path("plots")
+# Resume points: git- and DVC-ignored, never a DVC output (see stages/core/fit.py).
+CHECKPOINTS_DIR = Path("checkpoints")
+SPLITS = ("train", "val", "test")
+SPLIT_CODES = {"train": 0, "val": 1, "test": 2}  # per-review split codes of word tasks
+
+
+def model_dir(task: str, name: str, root: Path = MODELS_DIR) -> Path:
+    return root / task / name
+
+
+def live_dir(task: str, name: str, root: Path = LIVE_DIR) -> Path:
+    return root / task / name
 
 
 class StageError(Exception):
@@ -82,10 +102,24 @@ def write_json(path: Path | str, data: Any) -> None:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
 def save_npz(path: Path | str, **arrays: np.ndarray) -> None:
-    """Write a compressed .npz atomically."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
+    """Write a compressed .npz atomically, byte-identical for equal arrays.
+
+    np.savez_compressed stamps each member with the current time, so a re-run with the
+    same result would still change the file's hash and make DVC re-run everything below
+    it. Members here carry a fixed timestamp; np.load reads the file as usual.
+    """
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asanyarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, buffer.getvalue())
 
 
 def load_npz(path: Path | str) -> dict[str, np.ndarray]:
@@ -95,6 +129,35 @@ def load_npz(path: Path | str) -> dict[str, np.ndarray]:
         raise StageError(f"{path}: not found. Run the stage that produces it (dvc repro).")
     with np.load(path, allow_pickle=False) as data:
         return {name: data[name] for name in data.files}
+
+
+def read_json(path: Path | str, producer: str) -> Any:
+    """A JSON file another stage wrote; if it is missing, say which stage makes it."""
+    path = Path(path)
+    if not path.exists():
+        raise StageError(f"{path}: not found. Run `dvc repro {producer}` first.")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_metrics(task: str, metrics_dir: Path = METRICS_DIR) -> dict[str, Any]:
+    """A task's metrics file, as the evaluate stages write it (plots and report read it)."""
+    return read_json(metrics_dir / f"{task}.json", f"evaluate@{task}")
+
+
+def trained_variants(task: str, models: Path = MODELS_DIR) -> dict[str, dict[str, Any]]:
+    """The variants trained for a task, from models/<task>/*/variant.json, sorted by name.
+
+    Stages downstream of training learn a task's variants here rather than from params,
+    so they need not depend on every variant's params (changing one variant must not
+    re-run every task).
+    """
+    found = sorted((models / task).glob("*/variant.json"))
+    if not found:
+        raise StageError(
+            f"{models / task}: no trained variant. Add a variant with `task: {task}` to "
+            "params and run `dvc repro`."
+        )
+    return {path.parent.name: json.loads(path.read_text("utf-8")) for path in found}
 
 
 UNAVAILABLE = "UNAVAILABLE.json"
@@ -128,3 +191,22 @@ def run_stage(main: Callable[[list[str]], None]) -> None:
     except StageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
+
+
+def stage_cli(module: str, group: str | None, run: Callable[..., Any]) -> None:
+    """The whole command line of a `foreach` stage: `python -m stages.<module> <key>`.
+
+    Reads params.yaml, looks up `<group>.<key>` (with a clear error for an unknown key)
+    and calls run(key, entry, params); with group None, run(key, params).
+    """
+
+    def main(argv: list[str]) -> None:
+        if len(argv) != 1:
+            raise StageError(f"usage: python -m stages.{module} <{group or 'key'}>")
+        params = load_params()
+        if group is None:
+            run(argv[0], params)
+        else:
+            run(argv[0], section(params, group, argv[0]), params)
+
+    run_stage(main)

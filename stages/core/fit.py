@@ -1,0 +1,318 @@
+"""The one fit function: every variant, forecasting and text, trains through `fit`.
+
+What it guarantees:
+- **Determinism.** The weights are initialised from the run's seed, and before every
+  epoch the global seeds and every layer's dropout seed state are reset to a value
+  derived from (seed, epoch). Epoch k therefore shuffles and drops out the same way
+  whether it runs straight after epoch k-1 or in a process that resumed from a
+  checkpoint of epoch k-1: a resumed run ends with the same bytes as an uninterrupted one.
+- **One set of defaults.** `train.epochs` (required), `early_stopping: {patience: 10,
+  min_delta: 0}` on the validation loss (off when unset), `restore_best: false` (as
+  Keras' EarlyStopping): when true, the weights of the epoch with the lowest validation
+  loss are restored at the end.
+- **Resume after kill -9.** After every epoch the whole model (optimizer state
+  included), the best weights so far and state.json (epoch, early-stopping counters,
+  per-epoch logs) go to checkpoints/<task>/<variant>/, a git- and DVC-ignored folder
+  that is *not* a DVC output (so finished stages stay in DVC's run-cache). The folder is
+  stamped with a fingerprint of the variant's params, the seed, the prepared data and
+  the training code; a folder with another fingerprint is discarded. The caller deletes
+  it once the stage's outputs are written.
+- **Curves.** Per-epoch logs go to DVCLive (`train/loss`, `eval/loss`, ...); a resumed
+  run replays the finished epochs first, so the curves are whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stages.core.arch import reset_states
+from stages.core.io import (
+    CHECKPOINTS_DIR,
+    LIVE_DIR,
+    MODELS_DIR,
+    StageError,
+    atomic_path,
+    live_dir,
+    model_dir,
+    require,
+    save_npz,
+    write_json,
+)
+
+SEED_STATE = "seed_generator_state"
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A 31-bit seed for one epoch, derived from the run's seed (no two epochs share one)."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0] >> 1)
+
+
+def set_determinism(seed: int) -> None:
+    """Same seed, same numbers: Python, NumPy and TF seeds plus deterministic TF ops."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def reseed(model, seed: int, epoch: int) -> None:
+    """Global seeds and every dropout seed state from (seed, epoch), before each epoch."""
+    import keras
+
+    value = epoch_seed(seed, epoch)
+    keras.utils.set_random_seed(value)
+    for variable in model.variables:
+        if variable.path.endswith(SEED_STATE):
+            variable.assign(np.array([value, 0], dtype=variable.dtype))
+
+
+def code_hash() -> str:
+    """Hash of every project module loaded in this process: the training code."""
+    digest = hashlib.sha256()
+    for name in sorted(sys.modules):
+        path = getattr(sys.modules[name], "__file__", None)
+        if name.split(".")[0] == "stages" and path:
+            digest.update(name.encode() + Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def folder_hash(folder: Path) -> str:
+    """Hash of every file under `folder` (names and bytes): the prepared data."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(variant: dict, seed: int, data_dir: Path) -> str:
+    """What a checkpoint was trained from: resuming anything else would mix two runs."""
+    blob = json.dumps({"variant": variant, "seed": seed}, sort_keys=True)
+    parts = (blob, folder_hash(data_dir), code_hash())
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def save_keras(model, path: Path, weights_only: bool = False) -> None:
+    """Save atomically; Keras picks the format from the suffix, so the temp keeps it."""
+    suffix = ".weights.h5" if weights_only else ".keras"
+    with atomic_path(path) as tmp:
+        staged = tmp.with_suffix(suffix)
+        model.save_weights(staged) if weights_only else model.save(staged)
+        staged.replace(tmp)
+
+
+class Checkpoint:
+    """The resume point of one variant: `state.json` names the files that belong to it.
+
+    Each epoch writes `last-<epoch>.keras` (and `best-<epoch>.weights.h5` when it is the
+    best so far) before the state that points at them, then removes the older files:
+    a kill at any moment leaves a state whose files are complete.
+    """
+
+    def __init__(self, folder: Path, stamp: str):
+        self.folder, self.stamp = Path(folder), stamp
+
+    def load(self) -> dict | None:
+        """The saved state when it belongs to this run, else None (and the folder is cleared)."""
+        path = self.folder / "state.json"
+        if path.exists():
+            state = json.loads(path.read_text("utf-8"))
+            if state.get("fingerprint") == self.stamp and (self.folder / state["last"]).exists():
+                return state
+            print(f"{self.folder}: checkpoint from other params, data or code; starting over")
+        self.clear()
+        return None
+
+    def save(self, model, state: dict, improved: bool, keep_best: bool) -> None:
+        epoch = state["epoch"]
+        if improved and keep_best:
+            state["best_file"] = f"best-{epoch}.weights.h5"
+            save_keras(model, self.folder / state["best_file"], weights_only=True)
+        state["last"] = f"last-{epoch}.keras"
+        save_keras(model, self.folder / state["last"])
+        write_json(self.folder / "state.json", state)
+        keep = {state["last"], state.get("best_file"), "state.json"}
+        for path in self.folder.iterdir():
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def stopping(cfg: dict) -> tuple[int | None, float]:
+    """(patience, min_delta) from train.early_stopping, or (None, 0) when it is off."""
+    spec = cfg.get("early_stopping")
+    if not spec:
+        return None, 0.0
+    return int(spec.get("patience", 10)), float(spec.get("min_delta", 0.0))
+
+
+def fit(
+    model,
+    feeds,
+    cfg: dict,
+    where: str,
+    seed: int,
+    live,
+    checkpoint: Checkpoint,
+    on_epoch: Callable[[Any, int], None] | None = None,
+) -> tuple[Any, dict]:
+    """Train `model` on `feeds` for train.epochs (or until early stopping), resuming from
+    `checkpoint` when it holds this run; returns the model (best weights restored when
+    train.restore_best) and a summary for DVCLive.
+
+    `feeds` is a layout from stages/core/layouts.py: `epoch(k)` gives model.fit's data
+    arguments for epoch k, `validation` the held-out data (or None), `stateful` whether
+    layer states are reset before each epoch. `on_epoch(model, epoch)` runs after each
+    epoch (e.g. printing a text sample).
+    """
+    import keras
+    from dvclive.utils import standardize_metric_name
+
+    epochs = int(require(cfg, "epochs", where))
+    has_val = feeds.validation is not None
+    patience, min_delta = stopping(cfg)
+    restore_best = bool(cfg.get("restore_best", False))
+    if (patience or restore_best) and not has_val:
+        print(f"warning: {where}: no validation split; early stopping / restore_best are off.")
+        patience, restore_best = None, False
+    state = checkpoint.load()
+    if state:
+        model = keras.models.load_model(checkpoint.folder / state["last"])
+        print(f"resuming from {checkpoint.folder} after epoch {state['epoch']}")
+    else:
+        state = {"fingerprint": checkpoint.stamp, "epoch": 0, "best": None, "best_epoch": 0}
+        state.update(wait=0, stopped=False, logs=[])
+    for logs in state["logs"]:  # replay the finished epochs, so the curves are whole
+        log_epoch(live, logs, standardize_metric_name)
+    checkpoint.folder.mkdir(parents=True, exist_ok=True)
+    while state["epoch"] < epochs and not state["stopped"]:
+        epoch = state["epoch"]
+        started = time.perf_counter()
+        reseed(model, seed, epoch)
+        if feeds.stateful:
+            reset_states(model)
+        history = model.fit(**feeds.epoch(epoch), validation_data=feeds.validation, verbose=0)
+        logs = {k: float(v[-1]) for k, v in history.history.items()}
+        improved = update(state, logs, has_val, patience, min_delta)
+        log_epoch(live, logs, standardize_metric_name)
+        shown = ", ".join(f"{k} {v:.5g}" for k, v in logs.items())
+        print(f"epoch {epoch + 1}/{epochs}: {shown} ({time.perf_counter() - started:.1f} s)")
+        if on_epoch:
+            on_epoch(model, epoch)
+        checkpoint.save(model, state, improved, restore_best)
+    if restore_best and state.get("best_file"):
+        model.load_weights(checkpoint.folder / state["best_file"])
+    summary = {"epochs_run": state["epoch"]}
+    if has_val:
+        summary.update(best_epoch=state["best_epoch"], best_val_loss=state["best"])
+    return model, summary
+
+
+def update(state: dict, logs: dict, has_val: bool, patience: int | None, min_delta: float) -> bool:
+    """Advance the early-stopping state by one epoch; True when the epoch is the best so far.
+
+    As Keras does it: the best epoch (kept and restored) has the lowest validation loss
+    (training loss without validation), strictly lower than every earlier one
+    (ModelCheckpoint); early stopping counts epochs that do not beat its own reference by
+    more than min_delta, the reference moving only on such an improvement (EarlyStopping).
+    """
+    value = logs["val_loss" if has_val else "loss"]
+    state["epoch"] += 1
+    state["logs"] = [*state["logs"], logs]
+    reference = state.get("stop_ref")
+    if reference is None or value < reference - min_delta:
+        state["stop_ref"], state["wait"] = value, 0
+    else:
+        state["wait"] += 1
+    improved = state["best"] is None or value < state["best"]
+    if improved:
+        state["best"], state["best_epoch"] = value, state["epoch"]
+    if patience and state["wait"] >= patience:
+        state["stopped"] = True
+        best_epoch = state["best_epoch"]
+        print(f"early stopping: {patience} epochs without improvement (best: epoch {best_epoch})")
+    return improved
+
+
+def log_epoch(live, logs: dict, name: Callable[[str, str], str]) -> None:
+    """One epoch into DVCLive, named as dvclive.keras names them (train/loss, eval/loss)."""
+    for key, value in logs.items():
+        live.log_metric(name(key, "dvclive.keras"), value)
+    live.next_step()
+
+
+def train_variant(
+    name: str,
+    variant: dict,
+    where: str,
+    feeds,
+    seed: int,
+    data_dir: Path,
+    arch: dict | None = None,
+    on_epoch: Callable[[Any, int], None] | None = None,
+    extras: Callable[[Any], dict] | None = None,
+    models: Path = MODELS_DIR,
+    live_root: Path = LIVE_DIR,
+    checkpoints: Path = CHECKPOINTS_DIR,
+) -> dict[str, Any]:
+    """Build, fit, predict and save one variant: what every train stage does.
+
+    `arch` defaults to the variant's `model:` block (text stages fill in data sizes);
+    `extras(model)` returns further JSON-ready outputs to store beside the model (e.g.
+    generated text samples). The resume point is removed once the outputs are written.
+    """
+    from dvclive import Live
+
+    from stages.core.zoo import build_model, compile_model
+
+    task = require(variant, "task", where)
+    cfg = require(variant, "train", where)
+    check_epochs(cfg, f"{where}.train")
+    arch = arch or require(variant, "model", where)
+    set_determinism(seed)
+    batch = feeds.batch_size if arch.get("stateful") else None
+    model = build_model(arch, feeds.input_shape, batch, f"{where}.model")
+    compile_model(model, cfg, f"{where}.train")
+    checkpoint = Checkpoint(checkpoints / task / name, fingerprint(variant, seed, data_dir))
+    started = time.perf_counter()
+    with Live(str(live_dir(task, name, live_root)), dvcyaml=None, save_dvc_exp=False) as live:
+        model, summary = fit(model, feeds, cfg, f"{where}.train", seed, live, checkpoint, on_epoch)
+        live.summary.update(summary)
+    seconds = time.perf_counter() - started
+    out = model_dir(task, name, models)
+    if extras:
+        for filename, data in extras(model).items():
+            write_json(out / filename, data)
+    # wall time goes beside the model, not into metrics: metrics must be byte-identical
+    # between two runs, and seconds never are
+    record = {"name": name, **variant, "batch_size": feeds.batch_size}
+    save_outputs(model, out, feeds.predict(model), {**record, "train_seconds": round(seconds, 1)})
+    checkpoint.clear()
+    print(f"train {name}: {seconds:.1f} s, {model.count_params():,} parameters")
+    return {"seconds": seconds}
+
+
+def save_outputs(model, out: Path, preds: dict[str, np.ndarray], record: dict) -> None:
+    """The model (Keras format), its weights as plain arrays (for the numpy reference
+    check), its predictions and what was trained (variant.json), each atomically."""
+    save_keras(model, out / "model.keras")
+    save_npz(out / "weights.npz", **{f"w{i:03d}": w for i, w in enumerate(model.get_weights())})
+    save_npz(out / "predictions.npz", **preds)
+    write_json(out / "variant.json", record)
+
+
+def check_epochs(cfg: dict, where: str) -> None:
+    """A clear error for a non-positive epoch count, before any work is done."""
+    if int(require(cfg, "epochs", where)) < 1:
+        raise StageError(f"params.yaml: {where}.epochs must be at least 1.")
