@@ -11,6 +11,9 @@ metrics/<task>.json has the same shape as the forecasting tasks: {"models": {var
   held-out text; baselines are character n-gram models (interpolated absolute
   discounting) counted on the training text. Also gathers every variant's generated
   text (models/<task>/<variant>/samples.json) into metrics/samples/<task>.json.
+
+Both kinds write plots/<task>/data/scores.csv: every model's and baseline's headline
+number, drawn by `dvc plots show`.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from stages.core.io import (
     trained_variants,
     write_json,
 )
-from stages.core.metrics import charlm_scores, classification_scores
+from stages.core.metrics import HEADLINE, charlm_scores, classification_scores
 from stages.datasets import imdb, warpeace
 
 
@@ -142,6 +145,18 @@ def samples_path(task: str, metrics_dir: Path = METRICS_DIR) -> Path:
     return metrics_dir / "samples" / f"{task}.json"
 
 
+def write_scores(path: Path, result: dict, kind: str) -> None:
+    """The headline number of every model and baseline, one row each, for `dvc plots`."""
+    metric, split, _ = HEADLINE[kind]
+    rows = [
+        {"name": name, "role": role[:-1], metric: splits[split][metric]}
+        for role in ("models", "baselines")
+        for name, splits in result[role].items()
+    ]
+    with atomic_path(path) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6g")
+
+
 def evaluate_text_task(
     task: str,
     cfg: dict,
@@ -154,6 +169,7 @@ def evaluate_text_task(
     result = evaluate(task, cfg, variants, models, plots_dir, metrics_dir)
     if cfg["kind"] != "charlm":
         write_json(samples_path(task, metrics_dir), {})  # no text generated: an empty record
+    write_scores(plots_dir / task / "data" / "scores.csv", result, cfg["kind"])
     write_json(metrics_dir / f"{task}.json", result)
     for kind in ("models", "baselines"):
         for name, splits in result[kind].items():

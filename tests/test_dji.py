@@ -9,8 +9,8 @@ import pytest
 
 from stages.core import baselines
 from stages.core.io import StageError
-from stages.datasets.timeseries import read_csv
 from stages.core.metrics import direction_accuracy, scores
+from stages.datasets.timeseries import read_csv
 from stages.prepare import prepare_task
 
 SHARED_DJI = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "DJI.csv"

@@ -54,3 +54,22 @@ def test_sync_replaces_only_the_marked_block(tmp_path):
     readme.write_text("no markers")
     with pytest.raises(StageError, match="markers"):
         report.sync_readme("x", readme)
+
+
+def test_samples_show_every_temperature_that_exists(tmp_path):
+    samples = {
+        "m": {
+            "seed_text": "the ",
+            "samples": [
+                {"temperature": 0.0, "text": "the greedy text"},
+                {"temperature": 0.7, "text": "the warm\r\ntext"},
+            ],
+        }
+    }
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "book.json").write_text(json.dumps(samples))
+    lines = report.sample_lines("book", tmp_path)
+    text = "\n".join(lines)
+    assert "greedy:" in text and "temperature 0.7:" in text and "temperature 0.5" not in text
+    assert "the warm\ntext" in text  # CRLF of the book shown as plain line breaks
+    assert report.sample_lines("missing", tmp_path) == []

@@ -1,26 +1,17 @@
-"""Text tasks: IMDB tokenisation and splits, encoding knobs, n-gram baselines, resume."""
+"""Text tasks: IMDB tokenisation and splits, encoding knobs, n-gram baselines."""
 
 import io
-import json
-import os
-import signal
-import subprocess
-import sys
 import tarfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from stages.core import windows
 from stages.core.io import StageError
 from stages.datasets import imdb, warpeace
 from stages.download import download_dataset
 from stages.prepare_text import SPLIT_CODES, prepare_text_task
-
-ROOT = Path(__file__).resolve().parents[1]
 
 REVIEWS = {
     ("train", "pos"): ["A great film, great acting.<br />Loved it", "great fun", "good good"],
