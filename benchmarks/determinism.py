@@ -7,7 +7,9 @@ in a scratch copy of the project under /tmp, and prints the largest difference o
 test predictions from the first setting, with the training time:
 
 - `default`: TensorFlow as installed (oneDNN picks its kernels for this CPU);
-- `isa=avx2`: oneDNN limited to AVX2 kernels (ONEDNN_MAX_CPU_ISA), as on an older CPU;
+- `isa=avx512_core`: oneDNN limited to plain AVX-512 kernels (ONEDNN_MAX_CPU_ISA), as on
+  a CPU without the newer AVX-512 extensions (VNNI, BF16, AMX);
+- `isa=avx2`: oneDNN limited to AVX2 kernels, as on a CPU without AVX-512;
 - `onednn=off`: TF_ENABLE_ONEDNN_OPTS=0 (Eigen kernels only);
 - `onednn=off,isa=avx2`: both, to see whether anything ISA-dependent remains;
 - `threads=1`: one intra-op thread instead of the default.
@@ -32,6 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {
     "default": {},
+    "isa=avx512_core": {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE"},
     "isa=avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},
     "onednn=off": {"TF_ENABLE_ONEDNN_OPTS": "0"},
     "onednn=off,isa=avx2": {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2"},
@@ -90,6 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=["dji-gru", "imdb-lstm"])
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     args = parser.parse_args()
     root, params = project(args.variants, args.epochs)
     print(f"CPU: {os.cpu_count()} cores; scratch project {root}")
@@ -97,8 +101,8 @@ def main() -> None:
     print("| --- | --- | --- | --- |")
     for name in args.variants:
         first = None
-        for label, setting in SETTINGS.items():
-            preds, seconds = train(root, params, name, setting)
+        for label in args.settings:
+            preds, seconds = train(root, params, name, SETTINGS[label])
             first = preds if first is None else first
             diff = float(np.max(np.abs(preds - first)))
             print(f"| {name} | {label} | {seconds:.1f} | {diff:.3g} |", flush=True)

@@ -1,0 +1,73 @@
+"""`dvc metrics diff A B`, with each change marked as noise or as a real change.
+
+    python .ci/metrics_noise.py [A [B]]      (default: HEAD~1 HEAD)
+
+Training numbers differ slightly between machines (oneDNN picks kernels by CPU; see the
+README's Reproducibility section). A change whose relative size is within its task's
+tolerance in .ci/tolerances.yaml is printed as `noise`; anything larger as `CHANGED`.
+Prints a per-task summary, then the changed values (real changes first). Always exits 0:
+it informs the reader of a CI log, it does not judge the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+SHOWN = 80  # rows printed at most (a retraining commit changes hundreds of values)
+
+
+def task_of(path: str) -> str:
+    """metrics/<task>.json, metrics/train/<task>/<variant>/metrics.json, metrics/samples/..."""
+    parts = Path(path).parts
+    return parts[2] if len(parts) > 3 and parts[1] in ("train", "samples") else Path(path).stem
+
+
+def verdict(old, new, tolerance: float) -> str:
+    if not isinstance(old, int | float) or not isinstance(new, int | float):
+        return "added" if old is None else "removed" if new is None else "CHANGED"
+    scale = max(abs(old), 1e-12)
+    return "noise" if abs(new - old) / scale <= tolerance else "CHANGED"
+
+
+def main(argv: list[str]) -> None:
+    a, b = (argv + ["HEAD~1", "HEAD"][len(argv) :])[:2]
+    conf = yaml.safe_load((HERE / "tolerances.yaml").read_text())
+    proc = subprocess.run(
+        ["dvc", "metrics", "diff", a, b, "--json"], capture_output=True, text=True, check=False
+    )
+    if proc.returncode:
+        print(f"(dvc metrics diff unavailable: {proc.stderr.strip()[:300]})")
+        return
+    diff = json.loads(proc.stdout or "{}")
+    rows, summary = [], {}
+    for path, metrics in sorted(diff.items()):
+        task = task_of(path)
+        tolerance = float(conf["tasks"].get(task, conf["default"]))
+        for name, change in sorted(metrics.items()):
+            mark = verdict(change.get("old"), change.get("new"), tolerance)
+            rows.append(
+                (mark != "noise", task, path, name, change.get("old"), change.get("new"), mark)
+            )
+            counts = summary.setdefault(task, {})
+            counts[mark] = counts.get(mark, 0) + 1
+    if not rows:
+        print(f"no metric changed between {a} and {b}")
+        return
+    print(f"metrics changed between {a} and {b}, per task (tolerances: .ci/tolerances.yaml):")
+    for task, counts in sorted(summary.items()):
+        print(f"  {task}: " + ", ".join(f"{n} {mark}" for mark, n in sorted(counts.items())))
+    print("\n| verdict | file | metric | old | new |\n| --- | --- | --- | --- | --- |")
+    for _, _, path, name, old, new, mark in sorted(rows, key=lambda r: (not r[0], r[1]))[:SHOWN]:
+        print(f"| {mark} | {path} | {name} | {old} | {new} |")
+    if len(rows) > SHOWN:
+        print(f"... and {len(rows) - SHOWN} more (dvc metrics diff {a} {b} --all shows them)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
