@@ -25,11 +25,19 @@ import pandas as pd
 import requests
 from tqdm import tqdm
 
-from stages.core import io as common
-from stages.core.io import PARAMS_FILE, StageError, atomic_path
+from stages.core.io import (
+    PARAMS_FILE,
+    RAW_DIR,
+    UNAVAILABLE,
+    StageError,
+    atomic_path,
+    load_params,
+    mark_unavailable,
+    run_stage,
+    section,
+)
 
 MIRROR_ENV = "RNN_DATA_MIRROR"
-RAW_DIR = Path("data/raw")
 TIMEOUT = (10, 60)  # (connect, read) seconds: fail fast on dead hosts, tolerate slow ones
 CHUNK_SIZE = 1 << 16
 PROGRESS_MIN_BYTES = 1_000_000  # below this a progress bar is just noise
@@ -367,7 +375,7 @@ def download_dataset(
     written = []
     for index, spec in enumerate(files):  # reject any bad item before fetching anything
         validate_file_spec(spec, f"{where}.files[{index}]", mirror)
-    (raw_dir / name / common.UNAVAILABLE).unlink(missing_ok=True)
+    (raw_dir / name / UNAVAILABLE).unlink(missing_ok=True)
     for index, spec in enumerate(files):
         dest = raw_dir / name / spec["name"]
         try:
@@ -405,7 +413,7 @@ def download_any_of(name: str, entry: dict, raw_dir: Path, mirror: str | None) -
 
 def skip_optional(name: str, raw_dir: Path, reason: str) -> list[Path]:
     """An optional dataset that cannot be fetched: mark it, say so in one line, go on."""
-    common.mark_unavailable(raw_dir / name, reason)
+    mark_unavailable(raw_dir / name, reason)
     print(
         f"download {name}: UNAVAILABLE, its study is skipped (no metrics are written). "
         f"To run it, make the file reachable, then `dvc repro -f download@{name}`. {reason}"
@@ -418,9 +426,9 @@ def main(argv: list[str]) -> None:
     if len(argv) != 1:
         raise StageError("usage: python -m stages.download <dataset> (a key under 'datasets').")
     name = argv[0]
-    entry = common.section(common.load_params(), "datasets", name)
+    entry = section(load_params(), "datasets", name)
     download_dataset(name, entry)
 
 
 if __name__ == "__main__":
-    common.run_stage(main)
+    run_stage(main)
