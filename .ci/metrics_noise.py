@@ -23,9 +23,17 @@ SHOWN = 80  # rows printed at most (a retraining commit changes hundreds of valu
 
 
 def task_of(path: str) -> str:
-    """metrics/<task>.json, metrics/train/<task>/<variant>/metrics.json, metrics/samples/..."""
+    """metrics/<task>.json, metrics/headline/<task>.json, metrics/train/<task>/<variant>/..."""
     parts = Path(path).parts
     return parts[2] if len(parts) > 3 and parts[1] in ("train", "samples") else Path(path).stem
+
+
+def targets() -> list[str]:
+    """The headline files DVC lists as metrics, and the per-task files with every number
+    (plain outputs, so `dvc metrics show` stays narrow; named here to diff them too)."""
+    return sorted(str(p) for p in Path("metrics").glob("*.json")) + sorted(
+        str(p) for p in Path("metrics/headline").glob("*.json")
+    )
 
 
 def verdict(old, new, tolerance: float) -> str:
@@ -39,7 +47,10 @@ def main(argv: list[str]) -> None:
     a, b = (argv + ["HEAD~1", "HEAD"][len(argv) :])[:2]
     conf = yaml.safe_load((HERE / "tolerances.yaml").read_text())
     proc = subprocess.run(
-        ["dvc", "metrics", "diff", a, b, "--json"], capture_output=True, text=True, check=False
+        ["dvc", "metrics", "diff", a, b, "--json", "--targets", *targets()],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode:
         print(f"(dvc metrics diff unavailable: {proc.stderr.strip()[:300]})")

@@ -1,11 +1,16 @@
-"""Stage `evaluate@<task>`: score every variant of a task against its baselines.
+"""Stage `evaluate@<task>`: score every variant of a task, over its seeds, against its
+baselines, and test whether it really beats the strongest one.
 
 Writes metrics/<task>.json as {"models": {NAME: {SPLIT: {METRIC: value}}}, "baselines": ...}
 with RMSE / MAE in model space (`rmse`, `mae`) and in original units (`rmse_orig`,
 `mae_orig`), `skill` = 1 - RMSE / RMSE of the reference baseline (naive persistence, or
 the training mean when the target is not observed; original units), and for the
 test split `numpy_max_abs_diff`: how far stages/core/reference.py's numpy forward pass is from
-Keras's predictions. Also writes plots/<task>/predictions.csv for the plots stage.
+Keras's predictions. A model's numbers are the mean over its seeds, with `_std`, `_ci95`
+and each seed's own under `seeds`; `vs_best_baseline` is a Diebold-Mariano test (HLN
+correction) of the seed ensemble's forecasts against the strongest baseline's.
+Baselines include the task's `classical` statsmodels models (stages/core/classical.py).
+Also writes plots/<task>/predictions.csv (seed-ensemble forecasts) for the plots stage.
 No TensorFlow here: predictions were saved by the train stage.
 """
 
@@ -16,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stages.core import baselines, reference
+from stages.core import baselines, classical, reference
 from stages.core.arch import model_inputs
 from stages.core.io import (
     METRICS_DIR,
@@ -36,7 +41,9 @@ from stages.core.io import (
     write_json,
 )
 from stages.core.layouts import load_splits
-from stages.core.metrics import scores
+from stages.core.metrics import add_verdicts, headline, headline_path, over_seeds, scores
+from stages.core.runs import task_seeds
+from stages.core.significance import compare
 from stages.core.transforms import Transform
 from stages.core.windows import horizon
 
@@ -108,12 +115,36 @@ def evaluate_baselines(data: TaskData, cfg: dict) -> tuple[dict, dict]:
         )
         if "linear_ar" in (cfg.get("extra_baselines") or []):
             fc["linear_ar"] = data.to_original(split, linear_ar_forecast(data, split))
+        infos = {}
+        for name, (orig, info) in classical_forecasts(data, cfg, split).items():
+            fc[name], infos[name] = orig, info
         for name, orig in fc.items():
             metrics.setdefault(name, {})[split] = data.score(
                 split, data.to_model(split, orig), orig, extra
             )
+            if name in infos:
+                metrics[name][split]["fitted"] = infos[name]
             preds.setdefault(name, {})[split] = orig
     return metrics, preds
+
+
+def classical_forecasts(data: TaskData, cfg: dict, split: str) -> dict[str, tuple]:
+    """The task's statsmodels baselines, parameters estimated on the rows before the split
+    (train for val, train + val for test: what the networks may use to fit and select)."""
+    specs = cfg.get("classical") or []
+    if not specs or split == "train":  # fitted there: scoring it would say nothing
+        return {}
+    task = data.meta["task"]
+    if data.horizon != 1:
+        raise StageError(
+            f"params.yaml: tasks.{task}.classical: classical baselines forecast one step "
+            f"ahead, but the task's horizon is {data.horizon}. Remove `classical` or use horizon 1."
+        )
+    fit_stop = int(data.meta["bounds"][0 if split == "val" else 1])
+    return classical.forecasts(
+        data.observed.astype(np.float64), data.positions(split), fit_stop, specs,
+        f"tasks.{task}.classical",
+    )  # fmt: skip
 
 
 def linear_ar_forecast(data: TaskData, split: str) -> np.ndarray:
@@ -129,11 +160,11 @@ def linear_ar_forecast(data: TaskData, split: str) -> np.ndarray:
 
 
 def evaluate_model(
-    data: TaskData, name: str, variant: dict, models: Path, extra=()
+    data: TaskData, name: str, seed: int, variant: dict, models: Path, extra=()
 ) -> tuple[dict, dict]:
-    """Scores per split for one trained variant (its variant.json as `variant`), plus the
+    """Scores per split for one trained run (its variant.json as `variant`), plus the
     numpy reference check on test."""
-    out_dir = model_dir(data.meta["task"], name, models)
+    out_dir = model_dir(data.meta["task"], name, seed, models)
     preds = load_npz(out_dir / "predictions.npz")
     metrics, orig_preds = {}, {}
     for split in SPLITS:
@@ -158,13 +189,43 @@ def reference_gap(data: TaskData, variant: dict, out_dir: Path, keras_pred: np.n
     return float(np.max(np.abs(ours.reshape(-1) - keras_pred.reshape(-1))))
 
 
-def add_skill(models: dict, base: dict, ref_name: str) -> None:
+def add_skill(splits: dict, base: dict, ref_name: str) -> None:
     """skill = 1 - RMSE / RMSE of the reference baseline, in original units, per split."""
-    for splits in models.values():
-        for split, m in splits.items():
-            ref = base.get(ref_name, {}).get(split, {}).get("rmse_orig")
-            if ref and "rmse_orig" in m:
-                m["skill"] = 1.0 - m["rmse_orig"] / ref
+    for split, m in splits.items():
+        ref = base.get(ref_name, {}).get(split, {}).get("rmse_orig")
+        if ref and "rmse_orig" in m:
+            m["skill"] = 1.0 - m["rmse_orig"] / ref
+
+
+def evaluate_variant(
+    data: TaskData, name: str, runs: dict[int, dict], models: Path, cfg: dict, base: dict
+) -> tuple[dict, dict]:
+    """Every seed's scores, their summary over seeds, and the seed ensemble's forecasts
+    (the mean of the seeds' forecasts in original units), which the significance test
+    and the plots use."""
+    per_seed, preds = {}, {}
+    for seed, record in runs.items():
+        per_seed[seed], preds[seed] = evaluate_model(
+            data, name, seed, record, models, cfg.get("extra_metrics") or []
+        )
+        add_skill(per_seed[seed], base, baselines.reference(cfg))
+    ensemble = {split: np.mean([p[split] for p in preds.values()], axis=0) for split in preds[seed]}
+    return over_seeds(per_seed), ensemble
+
+
+def add_forecast_verdicts(
+    data: TaskData, metrics: dict, ensemble: dict, base: dict, base_preds: dict
+) -> None:
+    """Diebold-Mariano (HLN) on squared errors of the seed ensemble against the strongest
+    baseline, on exactly the same targets, per split."""
+
+    def test(split: str, best: str) -> dict:
+        return compare(
+            "forecast", actual=data.actual(split)[1], pred_model=ensemble[split],
+            pred_base=base_preds[best][split], horizon=data.horizon,
+        )  # fmt: skip
+
+    add_verdicts(metrics, base, "forecast", test)
 
 
 def prediction_table(data: TaskData, named_preds: dict[str, dict], every: int) -> pd.DataFrame:
@@ -203,21 +264,24 @@ def thin(frame: pd.DataFrame, split: str, every: int) -> pd.DataFrame:
 
 
 def report(task: str, models: dict, base: dict, ref_name: str) -> None:
-    """Say plainly, per model, whether it beats the reference baseline on test."""
+    """Say plainly, per model, how it does against the reference and the best baseline."""
     ref = base[ref_name]["test"]["rmse_orig"]
     for name, splits in models.items():
-        rmse = splits["test"]["rmse_orig"]
-        verdict = "beats" if rmse < ref else "does NOT beat"
+        test = splits["test"]
+        versus = test.get("vs_best_baseline", {})
         print(
-            f"evaluate {task}: {name} {verdict} the {ref_name} baseline on test "
-            f"(RMSE {rmse:.4g} vs {ref:.4g}, skill {splits['test']['skill']:+.3f}; "
-            f"numpy gap {splits['test']['numpy_max_abs_diff']:.1e})"
+            f"evaluate {task}: {name}: test RMSE {test['rmse_orig']:.4g} (mean of "
+            f"{len(test['seeds'])} seed(s); {ref_name} {ref:.4g}, skill {test['skill']:+.3f}); "
+            f"vs {versus.get('baseline')}: {versus.get('verdict')} "
+            f"(p {versus.get('p_value', 1.0):.3g}); "
+            f"numpy gap {test['numpy_max_abs_diff']:.1e}"
         )
 
 
 def evaluate_task(
     task: str,
     cfg: dict,
+    seeds: list[int],
     prepared: Path = PREPARED_DIR,
     models: Path = MODELS_DIR,
     metrics_dir: Path = METRICS_DIR,
@@ -227,22 +291,25 @@ def evaluate_task(
     reason = unavailable(prepared / task)
     if reason:
         return skip_task(task, metrics_dir, plots_dir)
-    variants = trained_variants(task, models)
+    variants = trained_variants(task, task_seeds(seeds, cfg), models)
     data = TaskData(task, require(cfg, "window", f"tasks.{task}"), prepared)
     base_metrics, base_preds = evaluate_baselines(data, cfg)
     model_metrics, model_preds = {}, {}
-    for name, variant in variants.items():
-        model_metrics[name], model_preds[name] = evaluate_model(
-            data, name, variant, models, cfg.get("extra_metrics") or []
+    for name, runs in variants.items():
+        model_metrics[name], model_preds[name] = evaluate_variant(
+            data, name, runs, models, cfg, base_metrics
+        )
+        add_forecast_verdicts(
+            data, model_metrics[name], model_preds[name], base_metrics, base_preds
         )
     ref_name = baselines.reference(cfg)
-    add_skill(model_metrics, base_metrics, ref_name)
     result = {"models": model_metrics, "baselines": base_metrics}
     named = {**model_preds, **{f"baseline:{k}": v for k, v in base_preds.items()}}
     table = prediction_table(data, named, int((cfg.get("plot") or {}).get("every", 1)))
     with atomic_path(plots_dir / task / "predictions.csv") as tmp:
         table.to_csv(tmp, index=False)
     write_json(metrics_dir / f"{task}.json", result)
+    write_json(headline_path(task, metrics_dir), headline(task, result, "forecast"))
     report(task, model_metrics, base_metrics, ref_name)
     return result
 
@@ -253,9 +320,12 @@ def skip_task(task: str, metrics_dir: Path, plots_dir: Path) -> dict:
     with atomic_path(plots_dir / task / "predictions.csv") as tmp:
         tmp.write_text("variant,split,idx,date,actual,predicted\n", encoding="utf-8")
     write_json(metrics_dir / f"{task}.json", result)
+    write_json(headline_path(task, metrics_dir), {"net": "not run: data unavailable"})
     print(f"evaluate {task}: skipped, data unavailable (no metrics written)")
     return result
 
 
 if __name__ == "__main__":
-    stage_cli("evaluate", "tasks", lambda task, cfg, _params: evaluate_task(task, cfg))
+    stage_cli(
+        "evaluate", "tasks", lambda task, cfg, params: evaluate_task(task, cfg, params["seeds"])
+    )

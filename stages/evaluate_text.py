@@ -1,16 +1,20 @@
-"""Stage `evaluate_text@<task>`: score every text variant against its baselines.
+"""Stage `evaluate_text@<task>`: score every text variant, over its seeds, against its
+baselines, and test whether it really beats the strongest one.
 
 metrics/<task>.json has the same shape as the forecasting tasks: {"models": {variant:
-{split: {metric: value}}}, "baselines": {...}}.
+{split: {metric: value}}}, "baselines": {...}}; a model's numbers are the mean over its
+seeds (`_std`, `_ci95` and each seed's own under `seeds`), and `vs_best_baseline` tests
+the seed ensemble (mean probability) against the strongest baseline on the same targets.
 
 - sentiment (IMDB): accuracy, ROC AUC, F1 and log loss on the validation reviews and on
-  the 25,000 test reviews; baselines are the majority class and TF-IDF + logistic
-  regression (scikit-learn), fitted on the same training reviews as the RNNs. Also
-  writes plots/<task>/data/roc/ and confusion/ for `dvc plots` (test split).
+  the 25,000 test reviews; baselines are the majority class, TF-IDF + logistic
+  regression and NBSVM (scikit-learn), fitted on the same training reviews as the RNNs;
+  exact McNemar test. Also writes plots/<task>/data/roc/ and confusion/ for `dvc plots`.
 - charlm (War and Peace): bits per character and next-character accuracy on the
-  held-out text; baselines are character n-gram models (interpolated absolute
-  discounting) counted on the training text. Also gathers every variant's generated
-  text (models/<task>/<variant>/samples.json) into metrics/samples/<task>.json.
+  validation and test text; the baseline is a character n-gram model (interpolated
+  absolute discounting) counted on the training text, its order and discount chosen on
+  validation; paired block bootstrap over chunks of test text. Also gathers every
+  variant's generated text (first seed) into metrics/samples/<task>.json.
 
 Both kinds write plots/<task>/data/scores.csv: every model's and baseline's headline
 number, drawn by `dvc plots show`.
@@ -38,8 +42,20 @@ from stages.core.io import (
     trained_variants,
     write_json,
 )
-from stages.core.metrics import HEADLINE, charlm_scores, classification_scores
+from stages.core.metrics import (
+    HEADLINE,
+    add_verdicts,
+    charlm_scores,
+    classification_scores,
+    headline,
+    headline_path,
+    over_seeds,
+)
+from stages.core.runs import task_seeds
+from stages.core.significance import compare
 from stages.datasets import imdb, warpeace
+
+HELD_OUT = ("val", "test")
 
 
 def load_task(task: str, prepared: Path = PREPARED_DIR) -> tuple[dict, dict]:
@@ -73,6 +89,9 @@ def sentiment_baselines(ids: dict, cfg: dict) -> dict[str, dict[str, np.ndarray]
             s: model.predict_proba(vectorizer.transform(docs[s]))[:, 1] for s in ("val", "test")
         }
         print(f"evaluate_text: baseline {spec['name']} ({x_train.shape[1]:,} features) fitted")
+    for spec in cfg.get("nbsvm_baselines", []):
+        held_out = {s: docs[s] for s in ("val", "test")}
+        out[spec["name"]], _ = imdb.nbsvm_probs(docs["train"], label[rows["train"]], held_out, spec)
     return out
 
 
@@ -80,20 +99,33 @@ def evaluate_sentiment(
     task: str, cfg: dict, variants: dict, models: Path, plots: Path, _metrics_dir: Path
 ) -> dict:
     ids, _ = load_task(task)
-    truth = {s: ids["label"][ids["split"] == c].astype(int) for s, c in SPLIT_CODES.items()}
-    probs = {"models": {}, "baselines": sentiment_baselines(ids, cfg)}
-    for name in variants:
-        preds = load_npz(model_dir(task, name, models) / "predictions.npz")
-        probs["models"][name] = {s: preds[s].reshape(-1) for s in ("val", "test")}
-    result = {
-        kind: {
-            name: {s: classification_scores(truth[s], p[s]) for s in ("val", "test")}
-            for name, p in entries.items()
-        }
-        for kind, entries in probs.items()
+    truth = {s: ids["label"][ids["split"] == SPLIT_CODES[s]].astype(int) for s in HELD_OUT}
+    base_probs = sentiment_baselines(ids, cfg)
+    base = {
+        name: {s: classification_scores(truth[s], p[s]) for s in HELD_OUT}
+        for name, p in base_probs.items()
     }
-    named = {**probs["models"], **probs["baselines"]}
-    write_curves(plots / task / "data", truth["test"], named, list(variants))
+    result: dict[str, Any] = {"models": {}, "baselines": base}
+    ensembles = {}
+    for name, runs in variants.items():
+        probs = {
+            seed: load_npz(model_dir(task, name, seed, models) / "predictions.npz") for seed in runs
+        }
+        per_seed = {
+            seed: {s: classification_scores(truth[s], p[s].reshape(-1)) for s in HELD_OUT}
+            for seed, p in probs.items()
+        }
+        ensemble = {s: np.mean([p[s].reshape(-1) for p in probs.values()], 0) for s in HELD_OUT}
+        result["models"][name], ensembles[name] = over_seeds(per_seed), ensemble
+
+        def mcnemar(split: str, best: str, ensemble=ensemble) -> dict:
+            return compare(
+                "classification", y_true=truth[split], pred_model=ensemble[split],
+                pred_base=base_probs[best][split],
+            )  # fmt: skip
+
+        add_verdicts(result["models"][name], base, "sentiment", mcnemar)
+    write_curves(plots / task / "data", truth["test"], {**ensembles, **base_probs}, list(variants))
     return result
 
 
@@ -121,23 +153,70 @@ def evaluate_charlm(
 ) -> dict:
     ids, meta = load_task(task)
     vocab = len(meta["alphabet"])
-    history, held_out = ids["train"], ids["val"]
-    result: dict[str, Any] = {"models": {}, "baselines": {}}
-    for name in variants:
-        preds = load_npz(model_dir(task, name, models) / "predictions.npz")
-        result["models"][name] = {"val": charlm_scores(preds["log2p"], preds["correct"])}
-    for order in cfg.get("ngram_orders", [1, 2, 5]):
-        model = warpeace.NGram(history, int(order), vocab, float(cfg.get("ngram_discount", 0.75)))
-        # the same targets as the RNNs: every held-out character after the first
-        scored = model.score(np.append(history, held_out[:1]), held_out[1:])
-        result["baselines"][f"{order}-gram"] = {"val": {**scored, "count": len(held_out) - 1}}
-        print(f"evaluate_text: {order}-gram {scored['bits_per_char']:.3f} bits/char")
+    histories = {"val": ids["train"], "test": np.concatenate([ids["train"], ids["val"]])}
+    base, base_log2p = ngram_baselines(ids, vocab, cfg, histories)
+    result: dict[str, Any] = {"models": {}, "baselines": base}
+    block = int((cfg.get("significance") or {}).get("block", 1000))
+    for name, runs in variants.items():
+        preds = {
+            seed: load_npz(model_dir(task, name, seed, models) / "predictions.npz") for seed in runs
+        }
+        per_seed = {
+            seed: {s: charlm_scores(p[f"{s}_log2p"], p[f"{s}_correct"]) for s in HELD_OUT}
+            for seed, p in preds.items()
+        }
+        # the seed ensemble: the mean of the seeds' probabilities of the true character
+        ensemble = {
+            s: np.log2(
+                np.mean([np.exp2(p[f"{s}_log2p"].astype(np.float64)) for p in preds.values()], 0)
+            )
+            for s in HELD_OUT
+        }
+        result["models"][name] = over_seeds(per_seed)
+
+        def bootstrap(split: str, best: str, ensemble=ensemble) -> dict:
+            # the model's targets are the first len(...) held-out characters after the first
+            ours = -ensemble[split]
+            theirs = -base_log2p[best][split][: len(ours)]
+            return compare("charlm", loss_model=ours, loss_base=theirs, block=block)
+
+        add_verdicts(result["models"][name], base, "charlm", bootstrap)
     samples = {
-        name: read_json(model_dir(task, name, models) / "samples.json", f"train_text@{name}")
-        for name in variants
+        name: read_json(
+            model_dir(task, name, min(runs), models) / "samples.json", f"train_text@{name}"
+        )
+        for name, runs in variants.items()
     }
     write_json(samples_path(task, metrics_dir), samples)
     return result
+
+
+def ngram_baselines(ids: dict, vocab: int, cfg: dict, histories: dict) -> tuple[dict, dict]:
+    """The unigram model and the n-gram model whose order and discount score best on the
+    validation text (both counted on the training text), scored on every held-out
+    character after the first; and their per-character log2 probabilities."""
+    orders = [int(o) for o in cfg.get("ngram_orders", [1, 2, 3, 5, 7, 9])]
+    discounts = [float(d) for d in cfg.get("ngram_discounts", [0.75])]
+    model, order, discount, table = warpeace.select_ngram(
+        ids["train"], ids["val"], vocab, orders, discounts
+    )
+    print(f"evaluate_text: n-gram chosen on validation: order {order}, discount {discount}")
+    chosen = {"unigram": (1, discount), "ngram": (order, discount)}
+    metrics: dict[str, dict] = {}
+    log2p: dict[str, dict] = {}
+    for name, (k, d) in chosen.items():
+        metrics[name], log2p[name] = {}, {}
+        for split in HELD_OUT:
+            held_out = ids[split]
+            history = np.append(histories[split], held_out[:1])
+            scored = model.score(history, held_out[1:], order=k, discount=d)
+            log2p[name][split] = model.log2p(history, held_out[1:], order=k, discount=d)
+            metrics[name][split] = {**scored, "count": len(held_out) - 1}
+            print(
+                f"evaluate_text: {name} ({k}-gram) {split} {scored['bits_per_char']:.3f} bits/char"
+            )
+    metrics["ngram"]["val"]["fitted"] = {"order": order, "discount": discount, "val_bits": table}
+    return metrics, log2p
 
 
 def samples_path(task: str, metrics_dir: Path = METRICS_DIR) -> Path:
@@ -160,24 +239,37 @@ def write_scores(path: Path, result: dict, kind: str) -> None:
 def evaluate_text_task(
     task: str,
     cfg: dict,
+    seeds: list[int],
     models: Path = MODELS_DIR,
     metrics_dir: Path = METRICS_DIR,
     plots_dir: Path = PLOTS_DIR,
 ) -> dict:
-    variants = trained_variants(task, models)
+    variants = trained_variants(task, task_seeds(seeds, cfg), models)
     evaluate = evaluate_sentiment if cfg["kind"] == "sentiment" else evaluate_charlm
     result = evaluate(task, cfg, variants, models, plots_dir, metrics_dir)
     if cfg["kind"] != "charlm":
         write_json(samples_path(task, metrics_dir), {})  # no text generated: an empty record
     write_scores(plots_dir / task / "data" / "scores.csv", result, cfg["kind"])
     write_json(metrics_dir / f"{task}.json", result)
+    write_json(headline_path(task, metrics_dir), headline(task, result, cfg["kind"]))
     for kind in ("models", "baselines"):
         for name, splits in result[kind].items():
             last = splits.get("test") or splits["val"]
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "count")
+            shown = ", ".join(
+                f"{k} {v:.4g}" for k, v in last.items() if isinstance(v, float) and k != "count"
+            )
+            if "vs_best_baseline" in last:
+                versus = last["vs_best_baseline"]
+                shown += (
+                    f"; vs {versus['baseline']}: {versus['verdict']} (p {versus['p_value']:.3g})"
+                )
             print(f"evaluate_text {task}: {name}: {shown}")
     return result
 
 
 if __name__ == "__main__":
-    stage_cli("evaluate_text", "text_tasks", lambda task, cfg, _p: evaluate_text_task(task, cfg))
+    stage_cli(
+        "evaluate_text",
+        "text_tasks",
+        lambda task, cfg, params: evaluate_text_task(task, cfg, params["seeds"]),
+    )

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from stages.core import baselines
-from stages.core.figures import curves_figure, plt, save
+from stages.core.figures import ci_errors, curves_figure, plt, save, seeds_of
 from stages.core.io import (
     LIVE_DIR,
     METRICS_DIR,
@@ -111,15 +111,20 @@ def rmse_figure(
     """Horizontal bars of a test metric (tasks.<task>.plot.bar_metric, RMSE by default): models
     green when they beat the reference baseline, red when not."""
     limit = metrics["baselines"][ref]["test"][metric]
-    rows = [(name, s["test"][metric], "model") for name, s in metrics["models"].items()]
-    rows += [(name, s["test"][metric], "baseline") for name, s in metrics["baselines"].items()]
-    rows.sort(key=lambda row: row[1])
+    rows = [(name, s["test"], "model") for name, s in metrics["models"].items()]
+    rows += [(name, s["test"], "baseline") for name, s in metrics["baselines"].items()]
+    rows.sort(key=lambda row: row[1][metric])
     colours = [
-        BASELINE if kind == "baseline" else BETTER if v < limit else WORSE for _, v, kind in rows
+        BASELINE if kind == "baseline" else BETTER if e[metric] < limit else WORSE
+        for _, e, kind in rows
     ]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
     names = [name if kind == "model" else f"{name} (baseline)" for name, _, kind in rows]
-    bars = ax.barh(names, [v for _, v, _ in rows], color=colours)
+    entries = [e for _, e, _ in rows]
+    bars = ax.barh(
+        names, [e[metric] for e in entries], color=colours,
+        xerr=ci_errors(entries, metric), capsize=3, error_kw={"lw": 1},
+    )  # fmt: skip
     ax.bar_label(bars, fmt="%.4g", padding=3, fontsize=8)
     ax.axvline(limit, color="black", ls="--", lw=1)
     ax.invert_yaxis()
@@ -127,7 +132,10 @@ def rmse_figure(
     ax.set_xlabel(
         f"test {label} ({units}), lower is better; dashed: {REFERENCE_LABELS.get(ref, ref)}"
     )
-    ax.set_title(f"{title}\ngreen beats {ref}, red does not, grey: baselines", fontsize=10)
+    ax.set_title(
+        f"{title}\ngreen beats {ref}, red does not, grey: baselines; whiskers: 95 % CI over seeds",
+        fontsize=10,
+    )
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
@@ -155,7 +163,7 @@ def plot_task(
         "scores.png": rmse_figure(
             metrics, title, units, ref, plot_cfg.get("bar_metric", "rmse_orig")
         ),
-        "training_curves.png": curves_figure(task, models, live_root),
+        "training_curves.png": curves_figure(task, seeds_of(metrics), live_root),
     }
     for name, fig in figures.items():
         save(fig, out / name)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stages.core.figures import curves_figure, plt, save
+from stages.core.figures import ci_errors, curves_figure, plt, save, seeds_of
 from stages.core.io import (
     LIVE_DIR,
     METRICS_DIR,
@@ -27,7 +27,7 @@ from stages.core.io import (
 )
 from stages.core.metrics import HEADLINE, best_baseline
 
-LABELS = {"sentiment": "test accuracy", "charlm": "held-out bits per character"}
+LABELS = {"sentiment": "test accuracy", "charlm": "test bits per character"}
 
 
 def scores_figure(metrics: dict, kind: str, title: str) -> plt.Figure:
@@ -36,10 +36,14 @@ def scores_figure(metrics: dict, kind: str, title: str) -> plt.Figure:
     label, base = LABELS[kind], metrics["baselines"]
     rows = [(n, s[split][metric], "model") for n, s in metrics["models"].items()]
     rows += [(f"{n} (baseline)", s[split][metric], "baseline") for n, s in base.items()]
+    entries = [s[split] for s in (*metrics["models"].values(), *base.values())]
     best_base = best_baseline(metrics, kind)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.6))
     colours = ["#1f77b4" if k == "model" else "#b0b0b0" for _, _, k in rows]
-    bars = ax.barh([n for n, _, _ in rows], [v for _, v, _ in rows], color=colours)
+    bars = ax.barh(
+        [n for n, _, _ in rows], [v for _, v, _ in rows], color=colours,
+        xerr=ci_errors(entries, metric), capsize=3, error_kw={"lw": 1},
+    )  # fmt: skip
     ax.bar_label(bars, fmt="%.4g", padding=3, fontsize=8)
     ax.axvline(best_base, color="black", ls="--", lw=1, label=f"best baseline ({best_base:.4g})")
     ax.invert_yaxis()
@@ -117,7 +121,7 @@ def plot_text_task(
     models = list(metrics["models"])
     figures = {
         "scores.png": scores_figure(metrics, kind, title),
-        "training_curves.png": curves_figure(task, models, live_root),
+        "training_curves.png": curves_figure(task, seeds_of(metrics), live_root),
     }
     if kind == "sentiment":
         figures["roc.png"] = roc_figure(data, metrics, title)

@@ -21,6 +21,7 @@ from stages.core.io import (
     PREPARED_DIR,
     RAW_DIR,
     SPLIT_CODES,
+    SPLITS,
     StageError,
     atomic_path,
     require,
@@ -73,20 +74,25 @@ def prepare_sentiment(task: str, cfg: dict, raw: Path, out: Path, seed: int) -> 
 
 
 def prepare_charlm(task: str, cfg: dict, raw: Path, out: Path) -> dict[str, Any]:
-    """Character ids of the training text and of the held-out tail."""
+    """Character ids of the training, validation and test text (the book in order)."""
     path = raw / require(cfg, "file", f"text_tasks.{task}")
     if not path.is_file():
         raise StageError(f"{path}: not found. Run `dvc repro download@{cfg['dataset']}`.")
-    train, val = warpeace.split_text(warpeace.read_text(path), float(cfg.get("val_fraction", 0.1)))
-    alphabet = warpeace.alphabet_of(train)
-    train_ids, _ = warpeace.encode(train, alphabet)
-    val_ids, unknown = warpeace.encode(val, alphabet)
-    save_npz(out / "ids.npz", train=train_ids, val=val_ids)
+    parts = warpeace.split_text(
+        warpeace.read_text(path),
+        float(cfg.get("val_fraction", 0.1)),
+        float(cfg.get("test_fraction", 0.1)),
+    )
+    alphabet = warpeace.alphabet_of(parts[0])
+    ids, unknown = {}, {}
+    for split, text in zip(SPLITS, parts, strict=True):
+        ids[split], unknown[split] = warpeace.encode(text, alphabet)
+    save_npz(out / "ids.npz", **ids)
     return {
         "kind": "charlm",
         "alphabet": alphabet,
-        "chars": {"train": len(train_ids), "val": len(val_ids)},
-        "val_chars_outside_alphabet": unknown,
+        "chars": {split: len(part) for split, part in ids.items()},
+        "chars_outside_alphabet": {s: unknown[s] for s in ("val", "test")},
     }
 
 

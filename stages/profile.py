@@ -11,7 +11,7 @@ from pathlib import Path
 from stages.core.io import PARAMS_FILE, StageError, run_stage
 
 CONF_DIR = Path("conf")
-PROFILES = ("default", "smoke", "paper")
+PROFILES = ("default", "smoke", "paper", "seeds")
 
 
 def compose(profile: str, overrides: list[str] | None = None, output: Path = PARAMS_FILE) -> None:
@@ -25,7 +25,7 @@ def compose(profile: str, overrides: list[str] | None = None, output: Path = PAR
         str(CONF_DIR.resolve()),
         None,
         "config",
-        str(CONF_DIR.resolve()),
+        str(Path.cwd()),  # hydra.plugins_path as `dvc exp run` has it: hydra_plugins/ here
         [f"profile={profile}", *(overrides or [])],
     )
 

@@ -19,7 +19,7 @@ from stages.core.io import (
     load_params,
     run_stage,
 )
-from stages.core.metrics import HEADLINE, best_baseline
+from stages.core.metrics import HEADLINE, headline
 
 RESULTS = Path("results.md")
 README = Path("README.md")
@@ -31,6 +31,28 @@ def fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
+def with_ci(entry: dict, metric: str) -> str:
+    """`mean ± half-width` of the 95 % CI over seeds (the CI is symmetric: Student t), or
+    the single number when there is one seed or it is a baseline."""
+    value, ci = entry.get(metric), entry.get(f"{metric}_ci95")
+    if value is None or not ci:
+        return fmt(value)
+    return f"{value:.4g} ± {(ci[1] - ci[0]) / 2:.2g}"
+
+
+def n_seeds(entry: dict) -> str:
+    return str(len(entry.get("seeds", {}))) if "seeds" in entry else ""
+
+
+def verdict_cell(entry: dict) -> str:
+    """The significance test against the strongest baseline, in words, with its p-value."""
+    versus = entry.get("vs_best_baseline")
+    if not versus:
+        return ""
+    word = {"better": "**better**", "worse": "worse"}.get(versus["verdict"], "no difference")
+    return f"{word} than {versus['baseline']} (p {versus['p_value']:.2g})"
+
+
 def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]:
     """One row per model and per baseline, test split, models first."""
     units = cfg.get("units", "")
@@ -39,41 +61,67 @@ def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]
     for kind, entries in (("model", metrics["models"]), ("baseline", metrics["baselines"])):
         for name, splits in entries.items():
             test = splits.get("test", {})
-            skill = test.get("skill")
-            verdict = "" if skill is None else ("yes" if skill > 0 else "**no**")
             role = "reference baseline" if name == ref else "baseline"
             label = name if kind == "model" else f"_{name}_ ({role})"
             rows.append(
-                f"| {task} | {label} | {fmt(test.get('rmse_orig'))} {units} | "
-                f"{fmt(test.get('mae_orig'))} | {fmt(test.get('rmse'))} | {fmt(skill)} | "
-                f"{verdict} | {published.get(name, '')} |"
+                f"| {task} | {label} | {with_ci(test, 'rmse_orig')} {units} | "
+                f"{with_ci(test, 'mae_orig')} | {n_seeds(test)} | {with_ci(test, 'skill')} | "
+                f"{verdict_cell(test)} | {published.get(name, '')} |"
             )
     return rows
 
 
 def render(params: dict[str, Any], metrics_dir: Path = METRICS_DIR) -> str:
-    """The markdown table for every task that has a metrics file."""
+    """The markdown table for every task that has a metrics file, and what it says."""
     lines = [
-        f"Profile: `{params.get('profile', 'default')}`. Test split, original units unless "
-        "noted; skill = 1 - RMSE / RMSE(reference baseline): naive persistence, or the "
-        "training mean where the model never sees the target (sincos).",
+        f"Profile: `{params.get('profile', 'default')}`. Test split, original units; "
+        "models: mean ± half-width of the 95 % confidence interval over seeds (Student t); "
+        "skill = 1 - RMSE / RMSE(reference baseline): naive persistence, or the training "
+        "mean where the model never sees the target (sincos). The last column tests the "
+        "seed ensemble against the strongest baseline on the same targets at α = 0.05 "
+        "(Diebold-Mariano with the Harvey-Leybourne-Newbold correction for forecasts, "
+        "exact McNemar for IMDB, a paired block bootstrap for bits per character).",
         "",
-        "| Task | Model | Test RMSE | Test MAE | RMSE (scaled) | Skill | Beats reference? "
+        "| Task | Model | Test RMSE | Test MAE | Seeds | Skill | vs strongest baseline "
         "| Seed reported |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     published = params.get("published") or {}
+    said = []
     for task, cfg in (params.get("tasks") or {}).items():
         metrics = load_metrics(task, metrics_dir)
         if "unavailable" in metrics:
             lines.append(f"| {task} | _not run: raw data unavailable here_ | | | | | | |")
             continue
         lines += task_rows(task, cfg, metrics, published)
+        said.append(in_words(task, metrics, "forecast"))
     for task, cfg in (params.get("text_tasks") or {}).items():
-        lines += text_table(task, cfg, load_metrics(task, metrics_dir), published)
+        metrics = load_metrics(task, metrics_dir)
+        lines += text_table(task, cfg, metrics, published)
+        said.append(in_words(task, metrics, cfg["kind"]))
         if cfg["kind"] == "charlm":
             lines += sample_lines(task, metrics_dir)
+    lines += ["", "In words:", "", *said]
     return "\n".join(lines) + "\n"
+
+
+def in_words(task: str, metrics: dict, kind: str) -> str:
+    """One sentence per task saying what its table says, from the numbers themselves."""
+    line = headline(task, metrics, kind)
+    metric = HEADLINE[kind][0].removesuffix("_orig")
+    best = next(n for n in metrics["models"] if n.removeprefix(f"{task}-") == line["net"])
+    numbers = f"{metric} {line['score']:.4g} against {line['base_score']:.4g}"
+    p = f"p {line['p_value']:.2g}" if line["p_value"] is not None else "not tested"
+    if line["verdict"] == "better":
+        return (
+            f"- **{task}**: the best network, {best}, beats the strongest baseline, "
+            f"{line['baseline']} ({numbers}, {p})."
+        )
+    how = {"worse": "is significantly worse than"}.get(line["verdict"], "cannot be told from")
+    return (
+        f"- **{task}**: no network beats the strongest baseline, {line['baseline']}; the "
+        f"best, {best}, {how} it ({numbers}, {p})."
+    )
 
 
 TEXT_COLUMNS = {  # kind: [(metric, header)] for the split HEADLINE names
@@ -83,32 +131,34 @@ TEXT_COLUMNS = {  # kind: [(metric, header)] for the split HEADLINE names
         ("f1", "F1"),
         ("log_loss", "Log loss"),
     ],
-    "charlm": [("bits_per_char", "Held-out bits/char"), ("accuracy", "Next-char accuracy")],
+    "charlm": [("bits_per_char", "Test bits/char"), ("accuracy", "Next-char accuracy")],
 }
 
 
 def text_table(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]:
-    """One table per text task: models against the best baseline, then the baselines."""
-    headline, split, lower = HEADLINE[cfg["kind"]]
-    columns, best = TEXT_COLUMNS[cfg["kind"]], best_baseline(metrics, cfg["kind"])
+    """One table per text task: models (mean ± CI over seeds) with their test against the
+    strongest baseline, then the baselines."""
+    _, split, _ = HEADLINE[cfg["kind"]]
+    columns = TEXT_COLUMNS[cfg["kind"]]
     lines = [
         "",
         f"**{cfg.get('title', task)}**",
         "",
-        "| Model | " + " | ".join(h for _, h in columns) + " | Beats best baseline? "
+        "| Model | " + " | ".join(h for _, h in columns) + " | Seeds | vs strongest baseline "
         "| Seed reported |",
-        "| --- " * (len(columns) + 3) + "|",
+        "| --- " * (len(columns) + 4) + "|",
     ]
     for kind in ("models", "baselines"):
         for name, splits in metrics[kind].items():
             row = splits[split]
-            cells = " | ".join(fmt(row.get(m)) for m, _ in columns)
+            cells = " | ".join(with_ci(row, m) for m, _ in columns)
             if kind == "models":
-                value = row[headline]
-                verdict = "yes" if (value < best if lower else value > best) else "**no**"
-                lines.append(f"| {name} | {cells} | {verdict} | {published.get(name, '')} |")
+                lines.append(
+                    f"| {name} | {cells} | {n_seeds(row)} | {verdict_cell(row)} "
+                    f"| {published.get(name, '')} |"
+                )
             else:
-                lines.append(f"| _{name}_ (baseline) | {cells} | | |")
+                lines.append(f"| _{name}_ (baseline) | {cells} | | | |")
     return lines
 
 

@@ -1,10 +1,11 @@
-"""Stage `train@<variant>`: fit one forecasting variant and save it with its predictions.
+"""Stage `train@<variant>-s<seed>`: fit one forecasting variant with one seed and save it.
 
-Writes models/<task>/<variant>/: model.keras, weights.npz (plain arrays, for the numpy
-reference check), predictions.npz (model-space predictions for every split) and
+Writes models/<task>/<variant>/s<seed>/: model.keras, weights.npz (plain arrays, for the
+numpy reference check), predictions.npz (model-space predictions for every split) and
 variant.json (what was trained). Per-epoch curves go to metrics/train/<task>/<variant>/
-through DVCLive. Reads `variants.<variant>`, `seed` and the task's `window` params; the
-fit itself (determinism, early stopping, resume after a kill) is stages/core/fit.py.
+s<seed>/ through DVCLive. Reads `runs.<run>` (variant, task, seed), `variants.<variant>`
+and the task's `window` params; the fit itself (determinism, early stopping, resume
+after a kill) is stages/core/fit.py.
 """
 
 from __future__ import annotations
@@ -30,26 +31,32 @@ from stages.core.io import (
 
 
 def train(
-    name: str,
-    variant: dict[str, Any],
+    run: str,
+    entry: dict[str, Any],
     params: dict,
     prepared: Path = PREPARED_DIR,
     models: Path = MODELS_DIR,
     live_root: Path = LIVE_DIR,
     **dirs,
 ) -> dict[str, Any]:
-    """Train one variant end to end and write all of its outputs."""
+    """Train one (variant, seed) run end to end and write all of its outputs."""
+    name, seed = (
+        require(entry, "variant", f"runs.{run}"),
+        int(require(entry, "seed", f"runs.{run}")),
+    )
+    variant = section(params, "variants", name)
     task = require(variant, "task", f"variants.{name}")
     reason = unavailable(prepared / task)
     if reason:  # before importing TensorFlow: a skipped study should cost nothing
-        skip_variant(model_dir(task, name, models), live_dir(task, name, live_root), reason)
-        print(f"train {name}: skipped, data for task {task} unavailable")
+        skip_variant(
+            model_dir(task, name, seed, models), live_dir(task, name, seed, live_root), reason
+        )
+        print(f"train {run}: skipped, data for task {task} unavailable")
         return {"seconds": 0.0}
     from stages.core.fit import train_variant
     from stages.core.layouts import forecast_feeds
 
     window = require(section(params, "tasks", task), "window", f"tasks.{task}")
-    seed = int(params.get("seed", 0))
     feeds = forecast_feeds(task, window, variant, seed, prepared)
     return train_variant(
         name, variant, f"variants.{name}", feeds, seed, prepared / task,
@@ -67,4 +74,4 @@ def skip_variant(out: Path, live: Path, reason: str) -> None:
 
 
 if __name__ == "__main__":
-    stage_cli("train", "variants", train)
+    stage_cli("train", "runs", train)

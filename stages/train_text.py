@@ -1,6 +1,7 @@
-"""Stage `train_text@<variant>`: fit one text variant (IMDB sentiment or War and Peace chars).
+"""Stage `train_text@<variant>-s<seed>`: fit one text variant (IMDB sentiment or War and
+Peace characters) with one seed.
 
-Writes models/<task>/<variant>/ as the forecasting train stage does (model.keras,
+Writes models/<task>/<variant>/s<seed>/ as the forecasting train stage does (model.keras,
 weights.npz, predictions.npz, variant.json), plus samples.json for character models:
 generated text at each `sample.temperatures`, as structured data the report renders.
 The fit (determinism, early stopping, resume after a kill) is stages/core/fit.py.
@@ -14,7 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from stages.core.io import PREPARED_DIR, StageError, load_npz, read_json, require, stage_cli
+from stages.core.io import (
+    PREPARED_DIR,
+    StageError,
+    load_npz,
+    read_json,
+    require,
+    section,
+    stage_cli,
+)
 
 
 def complete_arch(arch: dict, meta: dict, variant: dict, where: str) -> dict:
@@ -96,17 +105,19 @@ def sampling_hooks(meta: dict, variant: dict, arch: dict, seed: int):
 
 
 def train(
-    name: str, variant: dict[str, Any], params: dict, prepared: Path = PREPARED_DIR, **dirs
+    run: str, entry: dict[str, Any], params: dict, prepared: Path = PREPARED_DIR, **dirs
 ) -> dict[str, Any]:
-    """Train one text variant end to end and write all of its outputs."""
+    """Train one text (variant, seed) run end to end and write all of its outputs."""
     from stages.core.fit import train_variant
     from stages.core.layouts import charlm_feeds, sentiment_feeds
 
+    name = require(entry, "variant", f"text_runs.{run}")
+    seed = int(require(entry, "seed", f"text_runs.{run}"))
+    variant = section(params, "text_variants", name)
     where = f"text_variants.{name}"
     task = require(variant, "task", where)
     meta = read_json(prepared / task / "meta.json", f"prepare_text@{task}")
     ids = load_npz(prepared / task / "ids.npz")
-    seed = int(params.get("seed", 0))
     arch = complete_arch(require(variant, "model", where), meta, variant, where)
     on_epoch = extras = None
     if meta["kind"] == "charlm":
@@ -121,4 +132,4 @@ def train(
 
 
 if __name__ == "__main__":
-    stage_cli("train_text", "text_variants", train)
+    stage_cli("train_text", "text_runs", train)

@@ -21,6 +21,7 @@ def test_changes_inside_the_tolerance_are_noise():
 
 def test_metrics_files_map_to_their_task():
     assert noise.task_of("metrics/dji.json") == "dji"
+    assert noise.task_of("metrics/headline/dji.json") == "dji"
     assert noise.task_of("metrics/train/imdb/imdb-lstm/metrics.json") == "imdb"
 
 

@@ -152,12 +152,13 @@ def test_tiny_end_to_end_gru_with_numpy_check(tmp_path):
                   "restore_best": True},
     }  # fmt: skip
     dirs = {"prepared": tmp_path / "prep", "models": tmp_path / "models"}
-    params = {"seed": 1, "tasks": {"jena": task_cfg()}, "variants": {"jena-gru": variant}}
-    train("jena-gru", variant, params, live_root=tmp_path / "live",
+    params = {"tasks": {"jena": task_cfg()}, "variants": {"jena-gru": variant}}
+    run = {"variant": "jena-gru", "task": "jena", "seed": 1}
+    train("jena-gru-s1", run, params, live_root=tmp_path / "live",
           checkpoints=tmp_path / "ckpt", **dirs)  # fmt: skip
-    assert not (tmp_path / "ckpt" / "jena" / "jena-gru").exists()  # removed once done
+    assert not (tmp_path / "ckpt" / "jena" / "jena-gru" / "s1").exists()  # removed once done
     out = evaluate_task(
-        "jena", task_cfg(), metrics_dir=tmp_path / "m", plots_dir=tmp_path / "p", **dirs
+        "jena", task_cfg(), [1], metrics_dir=tmp_path / "m", plots_dir=tmp_path / "p", **dirs
     )
     test = out["models"]["jena-gru"]["test"]
     assert np.isfinite(test["mae_orig"]) and test["numpy_max_abs_diff"] <= 1e-5
@@ -179,11 +180,12 @@ def test_unreachable_optional_dataset_skips_every_stage_without_numbers(tmp_path
     assert prepare_task("jena", task_cfg(), tmp_path / "raw", tmp_path / "prep") == {}
     variant = {"task": "jena", "model": {}, "train": {}}
     params = {"tasks": {"jena": task_cfg()}, "variants": {"jena-gru": variant}}
-    train("jena-gru", variant, params, tmp_path / "prep", tmp_path / "models", tmp_path / "live")
-    metrics = evaluate_task("jena", task_cfg(), tmp_path / "prep", tmp_path / "models",
+    run = {"variant": "jena-gru", "task": "jena", "seed": 1}
+    train("jena-gru-s1", run, params, tmp_path / "prep", tmp_path / "models", tmp_path / "live")
+    metrics = evaluate_task("jena", task_cfg(), [1], tmp_path / "prep", tmp_path / "models",
                             tmp_path / "m", tmp_path / "p")  # fmt: skip
     assert set(metrics) == {"unavailable"}
-    assert set(json.loads((tmp_path / "live/jena/jena-gru/metrics.json").read_text())) == {
+    assert set(json.loads((tmp_path / "live/jena/jena-gru/s1/metrics.json").read_text())) == {
         "unavailable"
     }
     figures = plot_task("jena", task_cfg(), tmp_path / "p", tmp_path / "m", tmp_path / "live")

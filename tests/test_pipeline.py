@@ -55,10 +55,35 @@ def smoke_repo(tmp_path_factory):
     return repo, env, log
 
 
+def numbers(tree) -> list[float]:
+    """Every number in a metrics entry, however deeply nested (seeds, CIs, tests)."""
+    if isinstance(tree, dict):
+        return [x for value in tree.values() for x in numbers(value)]
+    if isinstance(tree, list):
+        return [x for value in tree for x in numbers(value)]
+    return [tree] if isinstance(tree, int | float) and not isinstance(tree, bool) else []
+
+
+def check_seeds(entry: dict, seeds: list[int]) -> None:
+    """A model's split: each seed's own numbers, and std / CI exactly when seeds > 1."""
+    assert sorted(map(int, entry["seeds"])) == seeds
+    spread = {k for k in entry if k.endswith(("_std", "_ci95"))}
+    assert bool(spread) == (len(seeds) > 1)
+    for key in spread:
+        if key.endswith("_ci95"):
+            low, high = entry[key]
+            assert low <= entry[key.removesuffix("_ci95")] <= high
+    versus = entry["vs_best_baseline"]
+    assert versus["verdict"] in {"better", "worse", "no difference"}
+    assert 0 <= versus["p_value"] <= 1
+
+
 def test_every_metric_is_present_and_finite(smoke_repo):
+    from stages.core.runs import task_seeds
+
     repo, _, _ = smoke_repo
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    for task in params["tasks"]:
+    for task, cfg in params["tasks"].items():
         metrics = json.loads((repo / "metrics" / f"{task}.json").read_text())
         for png in ("forecast", "scores", "training_curves"):
             assert (repo / "plots" / task / f"{png}.png").stat().st_size > 1000
@@ -67,43 +92,58 @@ def test_every_metric_is_present_and_finite(smoke_repo):
             continue
         models = {k for k, v in params["variants"].items() if v["task"] == task}
         assert set(metrics["models"]) == models
-        observed = params["tasks"][task].get("target_observed", True)
-        assert set(metrics["baselines"]) >= ({"naive", "mean"} if observed else {"mean"})
-        for group in metrics.values():
-            for splits in group.values():
-                assert "test" in splits
-                for values in splits.values():
-                    for name, value in values.items():
-                        assert math.isfinite(value), (task, name)
+        observed = cfg.get("target_observed", True)
+        classical = {spec["name"] for spec in cfg.get("classical") or []}
+        assert (
+            set(metrics["baselines"]) >= ({"naive", "mean"} if observed else {"mean"}) | classical
+        )
+        assert all(math.isfinite(x) for x in numbers(metrics)), task
         for splits in metrics["models"].values():
             assert splits["test"]["numpy_max_abs_diff"] <= 1e-5
             assert {"rmse", "mae", "rmse_orig", "mae_orig", "skill"} <= set(splits["test"])
+            check_seeds(splits["test"], task_seeds(params["seeds"], cfg))
+        headline = json.loads((repo / "metrics" / "headline" / f"{task}.json").read_text())
+        assert set(headline) == {"net", "score", "baseline", "base_score", "verdict", "p_value"}
     results = (repo / "results.md").read_text()
     assert "| sunspots |" in results and "| jena | _not run: raw data unavailable here_" in results
+    assert "In words:" in results and "- **sunspots**: " in results
 
 
 def test_text_tasks_have_metrics_figures_and_samples(smoke_repo):
     repo, _, _ = smoke_repo
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    for task, cfg in params["text_tasks"].items():
+    for task in params["text_tasks"]:
         metrics = json.loads((repo / "metrics" / f"{task}.json").read_text())
         models = {k for k, v in params["text_variants"].items() if v["task"] == task}
         assert set(metrics["models"]) == models
-        split = "test" if cfg["kind"] == "sentiment" else "val"
-        for group in metrics.values():
-            for splits in group.values():
-                assert all(math.isfinite(v) for v in splits[split].values())
+        assert all(math.isfinite(x) for x in numbers(metrics)), task
+        for splits in metrics["models"].values():
+            check_seeds(splits["test"], params["seeds"][:1])
         figures = {p.name for p in (repo / "plots" / task / "figures").iterdir()}
         assert {"scores.png", "training_curves.png"} <= figures
     imdb = json.loads((repo / "metrics" / "imdb.json").read_text())
-    assert {"majority", "tfidf_lr"} <= set(imdb["baselines"])
+    assert {"majority", "tfidf_lr", "nbsvm_bigrams"} <= set(imdb["baselines"])
     assert imdb["baselines"]["tfidf_lr"]["test"]["count"] == 25_000
     assert imdb["baselines"]["tfidf_lr"]["test"]["accuracy"] > 0.85
+    assert imdb["baselines"]["nbsvm_bigrams"]["test"]["accuracy"] > 0.88
     assert {"roc.png", "confusion.png"} <= {p.name for p in (repo / "plots/imdb/figures").iterdir()}
+    book = json.loads((repo / "metrics" / "warpeace.json").read_text())
+    assert {"unigram", "ngram"} == set(book["baselines"])
+    assert book["baselines"]["ngram"]["val"]["fitted"]["order"] in (1, 2, 3)  # smoke's orders
     samples = (repo / "plots" / "warpeace" / "figures" / "samples.md").read_text()
     assert samples.count("greedy (argmax)") == 2 and "### temperature 1\n" in samples
     results = (repo / "results.md").read_text()
-    assert "IMDB movie-review sentiment" in results and "| _3-gram_ (baseline) |" in results
+    assert "IMDB movie-review sentiment" in results and "| _ngram_ (baseline) |" in results
+
+
+def test_metrics_show_reads_in_120_columns(smoke_repo):
+    """`dvc metrics show` lists the headline files only: one narrow row per task."""
+    repo, env, _ = smoke_repo
+    out = sh([sys.executable, "-m", "dvc", "metrics", "show"], repo, env)
+    lines = out.strip().splitlines()
+    assert max(map(len, lines)) <= 120, out
+    assert any("metrics/headline/sunspots.json" in line for line in lines)
+    assert not any("metrics/train" in line for line in lines)
 
 
 def test_second_repro_runs_nothing(smoke_repo):
@@ -147,12 +187,12 @@ def test_prepare_and_evaluate_rerun_to_the_same_bytes(smoke_repo):
 
 def test_a_finished_training_comes_back_from_the_run_cache(smoke_repo):
     repo, env, _ = smoke_repo
-    model = repo / "models" / "dji" / "dji-gru"
+    model = repo / "models" / "dji" / "dji-gru" / "s42"
     before = (model / "predictions.npz").read_bytes()
     shutil.rmtree(model)
-    shutil.rmtree(repo / "metrics" / "train" / "dji" / "dji-gru")
-    out = sh([sys.executable, "-m", "dvc", "repro", "train@dji-gru"], repo, env)
-    assert "Stage 'train@dji-gru' is cached - skipping run, checking out outputs" in out
+    shutil.rmtree(repo / "metrics" / "train" / "dji" / "dji-gru" / "s42")
+    out = sh([sys.executable, "-m", "dvc", "repro", "train@dji-gru-s42"], repo, env)
+    assert "Stage 'train@dji-gru-s42' is cached - skipping run, checking out outputs" in out
     assert "epoch 1/" not in out  # nothing was trained
     assert (model / "predictions.npz").read_bytes() == before
     assert "up to date" in sh([sys.executable, "-m", "dvc", "status"], repo, env)
@@ -176,4 +216,28 @@ def test_exp_run_on_one_variant_reruns_only_its_stages(smoke_repo):
         env,
     )
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train@sunspots-simple_rnn", "evaluate@sunspots", "plots@sunspots", "report"}
+    assert ran == {
+        "train@sunspots-simple_rnn-s42",
+        "train@sunspots-simple_rnn-s43",
+        "evaluate@sunspots",
+        "plots@sunspots",
+        "report",
+    }
+
+
+def test_exp_run_adding_a_seed_trains_only_that_seed(smoke_repo):
+    """The run list is recomputed from `seeds` at composition: one more seed is one more
+    training per task that trains every seed, and nothing already trained runs again."""
+    repo, env, _ = smoke_repo
+    cmd = [sys.executable, "-m", "dvc", "exp", "run", "-S", "profile=smoke"]
+    out = sh([*cmd, "-S", "seeds=[42,43,44]"], repo, env)
+    ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+    trained = {name for name in ran if name.startswith("train")}
+    assert trained == {
+        "train@sunspots-simple_rnn-s44",
+        "train@airline-simple_rnn-s44",
+        "train@airline_logdiff-gru-s44",
+        "train@sincos-lstm-s44",
+    }
+    metrics = json.loads((repo / "metrics" / "airline.json").read_text())
+    assert sorted(metrics["models"]["airline-simple_rnn"]["test"]["seeds"]) == ["42", "43", "44"]

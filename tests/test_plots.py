@@ -43,8 +43,14 @@ def predictions(dates: bool) -> pd.DataFrame:
 
 METRICS = {
     "models": {
-        "demo-good": {"test": {"rmse_orig": 0.01}},
-        "demo-bad": {"test": {"rmse_orig": 0.5}},
+        "demo-good": {
+            "test": {
+                "rmse_orig": 0.01,
+                "rmse_orig_ci95": [0.008, 0.012],
+                "seeds": {"1": {"rmse_orig": 0.009}, "2": {"rmse_orig": 0.011}},
+            }
+        },
+        "demo-bad": {"test": {"rmse_orig": 0.5, "seeds": {"1": {"rmse_orig": 0.5}}}},
     },
     "baselines": {"naive": {"test": {"rmse_orig": 0.2}}, "mean": {"test": {"rmse_orig": 0.7}}},
 }
@@ -56,11 +62,12 @@ def dirs(tmp_path):
     (plots_dir / "demo").mkdir(parents=True)
     metrics_dir.mkdir()
     (metrics_dir / "demo.json").write_text(json.dumps(METRICS))
-    for model in PARAMS["variants"]:
-        for split in ("train", "eval"):
-            tsv = live / "demo" / model / "plots" / "metrics" / split / "loss.tsv"
-            tsv.parent.mkdir(parents=True)
-            tsv.write_text("step\tloss\n0\t0.5\n1\t0.2\n2\t0.1\n")
+    for model, seeds in (("demo-good", ("s1", "s2")), ("demo-bad", ("s1",))):
+        for seed in seeds:
+            for split in ("train", "eval"):
+                tsv = live / "demo" / model / seed / "plots" / "metrics" / split / "loss.tsv"
+                tsv.parent.mkdir(parents=True)
+                tsv.write_text("step\tloss\n0\t0.5\n1\t0.2\n2\t0.1\n")
     return plots_dir, metrics_dir, live
 
 
@@ -103,8 +110,10 @@ def test_missing_curves_name_the_file_and_keep_old_figures(dirs):
     predictions(True).to_csv(plots_dir / "demo" / "predictions.csv", index=False)
     old = plots_dir / "demo" / "forecast.png"
     old.write_bytes(b"previous figure")
-    (live / "demo" / "demo-bad" / "plots" / "metrics" / "train" / "loss.tsv").unlink()
-    with pytest.raises(StageError, match=r"demo-bad.*train/loss\.tsv.*dvc repro train@demo-bad"):
+    (live / "demo" / "demo-bad" / "s1" / "plots" / "metrics" / "train" / "loss.tsv").unlink()
+    with pytest.raises(
+        StageError, match=r"demo-bad/s1.*train/loss\.tsv.*dvc repro train@demo-bad-s1"
+    ):
         plots.plot_task("demo", PARAMS["tasks"]["demo"], plots_dir, metrics_dir, live)
     assert old.read_bytes() == b"previous figure"
 

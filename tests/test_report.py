@@ -27,22 +27,44 @@ def test_readme_and_results_md_match_the_committed_metrics(monkeypatch):
 METRICS = {
     "models": {
         "m": {
-            "test": {"rmse": 0.1, "mae": 0.05, "rmse_orig": 10.0, "mae_orig": 5.0, "skill": -0.25}
+            "test": {
+                "rmse": 0.1,
+                "mae": 0.05,
+                "rmse_orig": 10.0,
+                "rmse_orig_ci95": [9.0, 11.0],
+                "mae_orig": 5.0,
+                "skill": -0.25,
+                "count": 40,
+                "seeds": {"1": {}, "2": {}, "3": {}},
+                "vs_best_baseline": {
+                    "baseline": "naive",
+                    "test": "diebold_mariano_hln",
+                    "statistic": 3.1,
+                    "p_value": 0.004,
+                    "verdict": "worse",
+                },
+            }
         }
     },
     "baselines": {
-        "naive": {"test": {"rmse": 0.08, "mae": 0.04, "rmse_orig": 8.0, "mae_orig": 4.0}}
+        "naive": {
+            "test": {"rmse": 0.08, "mae": 0.04, "rmse_orig": 8.0, "mae_orig": 4.0, "count": 40}
+        }
     },
 }
 
 
-def test_a_model_that_loses_to_naive_is_flagged(tmp_path):
+def test_a_model_that_loses_to_the_best_baseline_is_flagged_in_the_table_and_in_words(tmp_path):
     (tmp_path / "t.json").write_text(json.dumps(METRICS))
     params = {"tasks": {"t": {"units": "u"}}, "published": {"m": "seed said 7"}}
     rows = report.render(params, tmp_path).splitlines()
     model_row = next(r for r in rows if r.startswith("| t | m |"))
-    assert "| 10 u | 5 | 0.1 | -0.25 | **no** | seed said 7 |" in model_row
+    assert "| 10 ± 1 u | 5 | 3 | -0.25 | worse than naive (p 0.004) | seed said 7 |" in model_row
     assert any(r.startswith("| t | _naive_ (reference baseline) | 8 u |") for r in rows)
+    assert (
+        "- **t**: no network beats the strongest baseline, naive; the best, m, is "
+        "significantly worse than it (rmse 10 against 8, p 0.004)."
+    ) in rows
 
 
 def test_sync_replaces_only_the_marked_block(tmp_path):

@@ -58,7 +58,7 @@ def dji_project(root: Path, epochs: int) -> None:
     params = yaml.safe_load((root / "params.yaml").read_text())
     variant = params["variants"]["dji-gru"]
     variant["model"]["layers"] = [{"type": "gru", "units": 16, "dropout": 0.2}]
-    variant["train"].update(epochs=epochs, early_stopping=None)
+    variant["train"].update(epochs=epochs, early_stopping=None, checkpoint_every=0)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     raw = root / "data" / "raw" / "dji"
     raw.mkdir(parents=True)
@@ -86,9 +86,9 @@ def finish(proc: subprocess.Popen, root: Path) -> str:
     return out
 
 
-def outputs(root: Path, task: str, name: str) -> dict[str, bytes]:
-    model = root / "models" / task / name
-    live = root / "metrics" / "train" / task / name
+def outputs(root: Path, task: str, name: str, seed: int = 42) -> dict[str, bytes]:
+    model = root / "models" / task / name / f"s{seed}"
+    live = root / "metrics" / "train" / task / name / f"s{seed}"
     files = [model / "predictions.npz", model / "weights.npz", live / "metrics.json"]
     files += sorted((live / "plots" / "metrics").rglob("*.tsv"))
     return {str(path.relative_to(root)): path.read_bytes() for path in files}
@@ -100,9 +100,9 @@ def test_forecast_training_killed_with_sigkill_resumes_to_the_same_bytes(tmp_pat
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     for root in (killed, whole):
         dji_project(root, epochs)
-    uninterrupted = start(whole, "train", "dji-gru")
-    state = killed / "checkpoints" / "dji" / "dji-gru" / "state.json"
-    proc = start(killed, "train", "dji-gru")
+    uninterrupted = start(whole, "train", "dji-gru-s42")
+    state = killed / "checkpoints" / "dji" / "dji-gru" / "s42" / "state.json"
+    proc = start(killed, "train", "dji-gru-s42")
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None:
         if state.exists() and json.loads(state.read_text())["epoch"] >= 2:
@@ -113,9 +113,9 @@ def test_forecast_training_killed_with_sigkill_resumes_to_the_same_bytes(tmp_pat
     proc.wait()
     done = json.loads(state.read_text())["epoch"]
     assert 2 <= done < epochs
-    assert not (killed / "models" / "dji" / "dji-gru" / "predictions.npz").exists()
-    out = finish(start(killed, "train", "dji-gru"), killed)
-    assert f"resuming from checkpoints/dji/dji-gru after epoch {done}" in out
+    assert not (killed / "models" / "dji" / "dji-gru" / "s42" / "predictions.npz").exists()
+    out = finish(start(killed, "train", "dji-gru-s42"), killed)
+    assert f"resuming from checkpoints/dji/dji-gru/s42 after epoch {done}" in out
     assert f"epoch {done + 1}/{epochs}" in out and "epoch 1/" not in out
     assert not state.parent.exists()  # the resume point is gone once the outputs are written
     finish(uninterrupted, whole)
@@ -153,10 +153,17 @@ def book_project(root: Path, epochs: int) -> dict:
             "epochs": epochs,
             "batch_size": 64,
             "restore_best": True,
+            "checkpoint_every": 0,
         },
         "sample": {"seed_text": "the ", "length": 20, "temperatures": [0, 1.0]},
     }
-    params = {"seed": 3, "text_tasks": {"book": task}, "text_variants": {"book-rnn": variant}}
+    params = {
+        "seed": 3,
+        "seeds": [3],
+        "text_tasks": {"book": task},
+        "text_variants": {"book-rnn": variant},
+        "text_runs": {"book-rnn-s3": {"variant": "book-rnn", "task": "book", "seed": 3}},
+    }
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     prepare_text_task("book", task, 3, root / "data" / "raw", root / "data" / "prepared")
     return params
@@ -178,7 +185,7 @@ def train_book(root: Path, params: dict, crash_after: int | None = None) -> None
 
         return crash, extras
 
-    variant = params["text_variants"]["book-rnn"]
+    run = params["text_runs"]["book-rnn-s3"]
     dirs = {
         "prepared": root / "data" / "prepared",
         "models": root / "models",
@@ -187,7 +194,7 @@ def train_book(root: Path, params: dict, crash_after: int | None = None) -> None
     }
     train_text.sampling_hooks = crashing
     try:
-        train_text.train("book-rnn", variant, params, **dirs)
+        train_text.train("book-rnn-s3", run, params, **dirs)
     finally:
         train_text.sampling_hooks = hooks
 
@@ -198,13 +205,16 @@ def test_text_training_interrupted_resumes_to_the_same_bytes(tmp_path):
     book_project(whole, 4)
     with pytest.raises(KeyboardInterrupt):
         train_book(killed, params, crash_after=2)
-    state = json.loads((killed / "checkpoints" / "book" / "book-rnn" / "state.json").read_text())
+    folder = killed / "checkpoints" / "book" / "book-rnn" / "s3"
+    state = json.loads((folder / "state.json").read_text())
     assert state["epoch"] == 1  # the crash came before epoch 2's checkpoint was written
     train_book(killed, params)
     train_book(whole, params)
-    ours, reference = outputs(killed, "book", "book-rnn"), outputs(whole, "book", "book-rnn")
+    ours, reference = outputs(killed, "book", "book-rnn", 3), outputs(whole, "book", "book-rnn", 3)
     for name, data in reference.items():
         assert ours[name] == data, f"{name} differs after resume"
-    samples = [(root / "models/book/book-rnn/samples.json").read_text() for root in (killed, whole)]
+    samples = [
+        (root / "models/book/book-rnn/s3/samples.json").read_text() for root in (killed, whole)
+    ]
     assert samples[0] == samples[1]
     assert [s["temperature"] for s in json.loads(samples[0])["samples"]] == [0.0, 1.0]

@@ -135,12 +135,14 @@ def test_md5_is_checked(tmp_path):
 
 
 def test_book_split_alphabet_and_chunks():
-    train, val = warpeace.split_text("abcabcabcd", 0.2)
-    assert (train, val) == ("abcabcab", "cd")
+    train, val, test = warpeace.split_text("abcabcabcabcabcabcdd", 0.1, 0.1)
+    assert (train, val, test) == ("abcabcabcabcabca", "bc", "dd")
     alphabet = warpeace.alphabet_of(train)
     assert alphabet == ["a", "b", "c"]  # by frequency, ties by code point
-    ids, unknown = warpeace.encode(val, alphabet)
-    assert unknown == 1 and ids.tolist() == [2, 2]  # 'd' -> the rarest training character
+    ids, unknown = warpeace.encode(val + test, alphabet)
+    assert unknown == 2 and ids.tolist() == [1, 2, 2, 2]  # 'd' -> the rarest training character
+    with pytest.raises(StageError, match="sum to less than 1"):
+        warpeace.split_text("abc", 0.5, 0.5)
     x, y = windows.chunks(np.arange(11), 3)
     assert x.tolist() == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
     assert y.tolist() == [[1, 2, 3], [4, 5, 6], [7, 8, 9]]

@@ -10,9 +10,11 @@ What it guarantees:
   min_delta: 0}` on the validation loss (off when unset), `restore_best: false` (as
   Keras' EarlyStopping): when true, the weights of the epoch with the lowest validation
   loss are restored at the end.
-- **Resume after kill -9.** After every epoch the whole model (optimizer state
-  included), the best weights so far and state.json (epoch, early-stopping counters,
-  per-epoch logs) go to checkpoints/<task>/<variant>/, a git- and DVC-ignored folder
+- **Resume after kill -9.** After an epoch, once `train.checkpoint_every` seconds
+  (default 30; 0 = every epoch) have passed since the last one, the whole model
+  (optimizer state included), the best weights so far and state.json (epoch,
+  early-stopping counters, per-epoch logs) go to checkpoints/<task>/<variant>/s<seed>/,
+  a git- and DVC-ignored folder
   that is *not* a DVC output (so finished stages stay in DVC's run-cache). The folder is
   stamped with a fingerprint of the variant's params, the seed, the prepared data and
   the training code; a folder with another fingerprint is discarded. The caller deletes
@@ -42,6 +44,7 @@ from stages.core.io import (
     StageError,
     atomic_path,
     live_dir,
+    load_npz,
     model_dir,
     require,
     save_npz,
@@ -101,21 +104,23 @@ def fingerprint(variant: dict, seed: int, data_dir: Path) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
-def save_keras(model, path: Path, weights_only: bool = False) -> None:
+def save_keras(model, path: Path) -> None:
     """Save atomically; Keras picks the format from the suffix, so the temp keeps it."""
-    suffix = ".weights.h5" if weights_only else ".keras"
     with atomic_path(path) as tmp:
-        staged = tmp.with_suffix(suffix)
-        model.save_weights(staged) if weights_only else model.save(staged)
+        staged = tmp.with_suffix(".keras")
+        model.save(staged)
         staged.replace(tmp)
 
 
 class Checkpoint:
-    """The resume point of one variant: `state.json` names the files that belong to it.
+    """The resume point of one run: `state.json` names the files that belong to it.
 
-    Each epoch writes `last-<epoch>.keras` (and `best-<epoch>.weights.h5` when it is the
-    best so far) before the state that points at them, then removes the older files:
-    a kill at any moment leaves a state whose files are complete.
+    A save writes `last-<epoch>.keras` (and `best-<epoch>.npz`, the best weights so far)
+    before the state that points at them, then removes the older files: a kill at any
+    moment leaves a state whose files are complete. Saving takes about 0.3 s, as long as
+    a whole epoch of the small forecasting models, so it happens on a wall-clock interval
+    rather than every epoch; the best weights are kept in memory in between. Which epoch
+    a resume starts from never changes the result: every epoch is reseeded.
     """
 
     def __init__(self, folder: Path, stamp: str):
@@ -132,11 +137,14 @@ class Checkpoint:
         self.clear()
         return None
 
-    def save(self, model, state: dict, improved: bool, keep_best: bool) -> None:
+    def save(self, model, state: dict, best_weights: list | None) -> None:
         epoch = state["epoch"]
-        if improved and keep_best:
-            state["best_file"] = f"best-{epoch}.weights.h5"
-            save_keras(model, self.folder / state["best_file"], weights_only=True)
+        if best_weights is not None:
+            state["best_file"] = f"best-{state['best_epoch']}.npz"
+            save_npz(
+                self.folder / state["best_file"],
+                **{f"w{i:03d}": w for i, w in enumerate(best_weights)},
+            )
         state["last"] = f"last-{epoch}.keras"
         save_keras(model, self.folder / state["last"])
         write_json(self.folder / "state.json", state)
@@ -144,6 +152,13 @@ class Checkpoint:
         for path in self.folder.iterdir():
             if path.name not in keep:
                 path.unlink(missing_ok=True)
+
+    def best_weights(self, state: dict) -> list | None:
+        """The best weights saved with the state, or None."""
+        if not state.get("best_file"):
+            return None
+        saved = load_npz(self.folder / state["best_file"])
+        return [saved[k] for k in sorted(saved)]
 
     def clear(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -186,9 +201,11 @@ def fit(
     if (patience or restore_best) and not has_val:
         print(f"warning: {where}: no validation split; early stopping / restore_best are off.")
         patience, restore_best = None, False
-    state = checkpoint.load()
+    every = float(cfg.get("checkpoint_every", 30))
+    state, best_weights = checkpoint.load(), None
     if state:
         model = keras.models.load_model(checkpoint.folder / state["last"])
+        best_weights = checkpoint.best_weights(state)
         print(f"resuming from {checkpoint.folder} after epoch {state['epoch']}")
     else:
         state = {"fingerprint": checkpoint.stamp, "epoch": 0, "best": None, "best_epoch": 0}
@@ -196,6 +213,7 @@ def fit(
     for logs in state["logs"]:  # replay the finished epochs, so the curves are whole
         log_epoch(live, logs, standardize_metric_name)
     checkpoint.folder.mkdir(parents=True, exist_ok=True)
+    saved_at = time.monotonic()
     while state["epoch"] < epochs and not state["stopped"]:
         epoch = state["epoch"]
         started = time.perf_counter()
@@ -204,15 +222,24 @@ def fit(
             reset_states(model)
         history = model.fit(**feeds.epoch(epoch), validation_data=feeds.validation, verbose=0)
         logs = {k: float(v[-1]) for k, v in history.history.items()}
-        improved = update(state, logs, has_val, patience, min_delta)
+        if update(state, logs, has_val, patience, min_delta) and restore_best:
+            best_weights = model.get_weights()
         log_epoch(live, logs, standardize_metric_name)
         shown = ", ".join(f"{k} {v:.5g}" for k, v in logs.items())
         print(f"epoch {epoch + 1}/{epochs}: {shown} ({time.perf_counter() - started:.1f} s)")
+        if state["stopped"]:
+            print(
+                f"early stopping: {patience} epochs without improvement "
+                f"(best: epoch {state['best_epoch']})"
+            )
         if on_epoch:
             on_epoch(model, epoch)
-        checkpoint.save(model, state, improved, restore_best)
-    if restore_best and state.get("best_file"):
-        model.load_weights(checkpoint.folder / state["best_file"])
+        finished = state["stopped"] or state["epoch"] >= epochs
+        if not finished and time.monotonic() - saved_at >= every:
+            checkpoint.save(model, state, best_weights)
+            saved_at = time.monotonic()
+    if restore_best and best_weights is not None:
+        model.set_weights(best_weights)
     summary = {"epochs_run": state["epoch"]}
     if has_val:
         summary.update(best_epoch=state["best_epoch"], best_val_loss=state["best"])
@@ -240,8 +267,6 @@ def update(state: dict, logs: dict, has_val: bool, patience: int | None, min_del
         state["best"], state["best_epoch"] = value, state["epoch"]
     if patience and state["wait"] >= patience:
         state["stopped"] = True
-        best_epoch = state["best_epoch"]
-        print(f"early stopping: {patience} epochs without improvement (best: epoch {best_epoch})")
     return improved
 
 
@@ -284,22 +309,24 @@ def train_variant(
     batch = feeds.batch_size if arch.get("stateful") else None
     model = build_model(arch, feeds.input_shape, batch, f"{where}.model")
     compile_model(model, cfg, f"{where}.train")
-    checkpoint = Checkpoint(checkpoints / task / name, fingerprint(variant, seed, data_dir))
+    checkpoint = Checkpoint(
+        checkpoints / task / name / f"s{seed}", fingerprint(variant, seed, data_dir)
+    )
     started = time.perf_counter()
-    with Live(str(live_dir(task, name, live_root)), dvcyaml=None, save_dvc_exp=False) as live:
+    with Live(str(live_dir(task, name, seed, live_root)), dvcyaml=None, save_dvc_exp=False) as live:
         model, summary = fit(model, feeds, cfg, f"{where}.train", seed, live, checkpoint, on_epoch)
         live.summary.update(summary)
     seconds = time.perf_counter() - started
-    out = model_dir(task, name, models)
+    out = model_dir(task, name, seed, models)
     if extras:
         for filename, data in extras(model).items():
             write_json(out / filename, data)
     # wall time goes beside the model, not into metrics: metrics must be byte-identical
     # between two runs, and seconds never are
-    record = {"name": name, **variant, "batch_size": feeds.batch_size}
+    record = {"name": name, "seed": seed, **variant, "batch_size": feeds.batch_size}
     save_outputs(model, out, feeds.predict(model), {**record, "train_seconds": round(seconds, 1)})
     checkpoint.clear()
-    print(f"train {name}: {seconds:.1f} s, {model.count_params():,} parameters")
+    print(f"train {name} seed {seed}: {seconds:.1f} s, {model.count_params():,} parameters")
     return {"seconds": seconds}
 
 

@@ -32,12 +32,14 @@ SPLITS = ("train", "val", "test")
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}  # per-review split codes of word tasks
 
 
-def model_dir(task: str, name: str, root: Path = MODELS_DIR) -> Path:
-    return root / task / name
+def model_dir(task: str, name: str, seed: int, root: Path = MODELS_DIR) -> Path:
+    """One trained run: models/<task>/<variant>/s<seed>/."""
+    return root / task / name / f"s{seed}"
 
 
-def live_dir(task: str, name: str, root: Path = LIVE_DIR) -> Path:
-    return root / task / name
+def live_dir(task: str, name: str, seed: int, root: Path = LIVE_DIR) -> Path:
+    """One run's DVCLive curves: metrics/train/<task>/<variant>/s<seed>/."""
+    return root / task / name / f"s{seed}"
 
 
 class StageError(Exception):
@@ -144,20 +146,29 @@ def load_metrics(task: str, metrics_dir: Path = METRICS_DIR) -> dict[str, Any]:
     return read_json(metrics_dir / f"{task}.json", f"evaluate@{task}")
 
 
-def trained_variants(task: str, models: Path = MODELS_DIR) -> dict[str, dict[str, Any]]:
-    """The variants trained for a task, from models/<task>/*/variant.json, sorted by name.
+def trained_variants(
+    task: str, seeds: list[int], models: Path = MODELS_DIR
+) -> dict[str, dict[int, dict[str, Any]]]:
+    """The runs trained for a task, {variant: {seed: variant.json}}, sorted by name and seed.
 
     Stages downstream of training learn a task's variants here rather than from params,
     so they need not depend on every variant's params (changing one variant must not
-    re-run every task).
+    re-run every task). Only `seeds` (the task's seeds in params) are read: a run of a
+    seed since dropped from the list may still sit in models/ and must not count.
     """
-    found = sorted((models / task).glob("*/variant.json"))
+    found: dict[str, dict[int, dict[str, Any]]] = {}
+    for path in sorted((models / task).glob("*/s*/variant.json")):
+        seed = int(path.parent.name[1:])
+        if seed in seeds:
+            found.setdefault(path.parent.parent.name, {})[seed] = json.loads(
+                path.read_text("utf-8")
+            )
     if not found:
         raise StageError(
-            f"{models / task}: no trained variant. Add a variant with `task: {task}` to "
-            "params and run `dvc repro`."
+            f"{models / task}: no trained variant for seeds {seeds}. Add a variant with "
+            f"`task: {task}` to params and run `dvc repro`."
         )
-    return {path.parent.name: json.loads(path.read_text("utf-8")) for path in found}
+    return {name: dict(sorted(runs.items())) for name, runs in found.items()}
 
 
 UNAVAILABLE = "UNAVAILABLE.json"

@@ -101,21 +101,26 @@ class StatefulFeeds(ArrayFeeds):
 
 
 class CharFeeds(ArrayFeeds):
-    """Character sequences; predictions are log2 P(true next char) and argmax hits."""
+    """Character sequences; predictions are log2 P(true next char) and argmax hits, per
+    held-out split (`val_log2p`, `test_correct`, ...). Early stopping sees val only."""
+
+    def __init__(self, train, validation, test, cfg: dict):
+        super().__init__(train, validation, {}, cfg)
+        self.held_out = {"val": validation, "test": test}
 
     def predict(self, model) -> dict[str, np.ndarray]:
-        x, y = self.validation
-        log2p, correct = [], []
-        for start in range(0, len(x), self.eval_batch_size):
-            probs = model.predict(x[start : start + self.eval_batch_size], verbose=0)
-            truth = y[start : start + self.eval_batch_size]
-            p = np.take_along_axis(probs, truth[..., None], axis=-1)[..., 0]
-            log2p.append(np.log2(np.maximum(p, 1e-12)).ravel())
-            correct.append((probs.argmax(-1) == truth).ravel())
-        return {
-            "log2p": np.concatenate(log2p).astype(np.float32),
-            "correct": np.concatenate(correct),
-        }
+        out = {}
+        for split, (x, y) in self.held_out.items():
+            log2p, correct = [], []
+            for start in range(0, len(x), self.eval_batch_size):
+                probs = model.predict(x[start : start + self.eval_batch_size], verbose=0)
+                truth = y[start : start + self.eval_batch_size]
+                p = np.take_along_axis(probs, truth[..., None], axis=-1)[..., 0]
+                log2p.append(np.log2(np.maximum(p, 1e-12)).ravel())
+                correct.append((probs.argmax(-1) == truth).ravel())
+            out[f"{split}_log2p"] = np.concatenate(log2p).astype(np.float32)
+            out[f"{split}_correct"] = np.concatenate(correct)
+        return out
 
 
 class IndexedFeeds:
@@ -263,7 +268,7 @@ def sentiment_feeds(ids: dict, variant: dict, where: str) -> ArrayFeeds:
 
 
 def charlm_feeds(ids: dict, variant: dict, where: str) -> CharFeeds:
-    """Seed 004's non-overlapping sequences of the training text and of the held-out tail."""
+    """Seed 004's non-overlapping sequences of the training, validation and test text."""
     length = int(require(variant.get("inputs", {}), "seq_length", f"{where}.inputs"))
-    train, val = (windows.chunks(ids[split], length) for split in ("train", "val"))
-    return CharFeeds(train, val, {}, variant["train"])
+    train, val, test = (windows.chunks(ids[split], length) for split in SPLITS)
+    return CharFeeds(train, val, test, variant["train"])

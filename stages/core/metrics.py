@@ -14,6 +14,7 @@ name extra forecast metrics in `tasks.<task>.extra_metrics`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -106,11 +107,103 @@ def charlm_scores(log2p: np.ndarray, correct: np.ndarray) -> dict[str, float]:
 HEADLINE = {
     "forecast": ("rmse_orig", "test", True),
     "sentiment": ("accuracy", "test", False),
-    "charlm": ("bits_per_char", "val", True),
+    "charlm": ("bits_per_char", "test", True),
 }
+
+# Not averaged over seeds: the target count is the same for every seed, and the numpy
+# reference gap is a worst case.
+_NOT_AVERAGED = {"count": lambda v: v[0], "numpy_max_abs_diff": max}
+
+
+def over_seeds(per_seed: dict[int, dict[str, dict[str, float]]]) -> dict[str, dict]:
+    """Per split: the mean over seeds of every metric, `<metric>_std` and `<metric>_ci95`
+    ([low, high], Student t) when there are several seeds, and each seed's own numbers
+    under `seeds` ({"42": {metric: value}}), so no single lucky seed can hide."""
+    from stages.core.significance import seed_summary
+
+    out: dict[str, dict] = {}
+    splits = {split: None for runs in per_seed.values() for split in runs}
+    for split in splits:
+        rows = {seed: m[split] for seed, m in per_seed.items() if split in m}
+        names = {name: None for m in rows.values() for name in m}
+        merged: dict[str, Any] = {}
+        for name in names:
+            values = [m[name] for m in rows.values() if name in m]
+            if name in _NOT_AVERAGED:
+                merged[name] = _NOT_AVERAGED[name](values)
+                continue
+            summary = seed_summary(values)
+            merged[name] = summary["mean"]
+            if "std" in summary:
+                merged[f"{name}_std"], merged[f"{name}_ci95"] = summary["std"], summary["ci95"]
+        merged["seeds"] = {str(seed): m for seed, m in rows.items()}
+        out[split] = merged
+    return out
+
+
+def best_baseline_name(baselines: dict, kind: str, split: str, count: int | None) -> str | None:
+    """The strongest baseline on a split by the kind's headline metric, among those that
+    forecast every target the models are scored on (a seasonal baseline that cannot
+    reach back for the first targets does not qualify). Character models are scored on
+    whole sequences only, a prefix of the held-out text that the n-gram models score in
+    full: `count` None skips the check, and the bootstrap pairs the prefix."""
+    metric, _, lower = HEADLINE[kind]
+    scored = {
+        name: s[split][metric]
+        for name, s in baselines.items()
+        if split in s
+        and metric in s[split]
+        and (count is None or s[split].get("count", count) == count)
+    }
+    if not scored:
+        return None
+    return (min if lower else max)(scored, key=scored.get)
+
+
+def add_verdicts(
+    splits: dict, baselines: dict, kind: str, test: Callable[[str, str], dict]
+) -> None:
+    """`vs_best_baseline` on each split of one model: test(split, baseline name) runs the
+    kind's significance test of the seed ensemble against the strongest baseline."""
+    for split, m in splits.items():
+        best = best_baseline_name(baselines, kind, split, None if kind == "charlm" else m["count"])
+        if best is not None:
+            m["vs_best_baseline"] = {"baseline": best, **test(split, best)}
 
 
 def best_baseline(metrics: dict, kind: str) -> float:
     """The number a model of this kind has to beat: the best baseline's headline."""
     metric, split, lower = HEADLINE[kind]
-    return (min if lower else max)(s[split][metric] for s in metrics["baselines"].values())
+    return (min if lower else max)(
+        s[split][metric] for s in metrics["baselines"].values() if split in s
+    )
+
+
+def headline(task: str, result: dict, kind: str) -> dict[str, Any]:
+    """A task in one row of `dvc metrics show`: the best network (mean over seeds on the
+    headline split), the strongest baseline and the significance verdict between them.
+
+    Every task's headline file has the same keys, so DVC prints one narrow table with a
+    row per task instead of one line 12,000 characters wide; metrics/<task>.json keeps
+    every number.
+    """
+    metric, split, lower = HEADLINE[kind]
+    models = {name: m[split] for name, m in result["models"].items() if split in m}
+    best = (min if lower else max)(models, key=lambda name: models[name][metric])
+    versus = models[best].get("vs_best_baseline") or {}
+    base = versus.get("baseline") or best_baseline_name(
+        result["baselines"], kind, split, None if kind == "charlm" else models[best]["count"]
+    )
+    return {
+        "net": best.removeprefix(f"{task}-"),
+        "score": models[best][metric],
+        "baseline": base,
+        "base_score": result["baselines"][base][split][metric] if base else None,
+        "verdict": versus.get("verdict", "not tested"),
+        "p_value": versus.get("p_value"),
+    }
+
+
+def headline_path(task: str, metrics_dir) -> Any:
+    """metrics/headline/<task>.json: the file `dvc metrics show` lists for the task."""
+    return metrics_dir / "headline" / f"{task}.json"
