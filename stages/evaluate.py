@@ -320,7 +320,7 @@ def skip_task(task: str, metrics_dir: Path, plots_dir: Path) -> dict:
     with atomic_path(plots_dir / task / "predictions.csv") as tmp:
         tmp.write_text("variant,split,idx,date,actual,predicted\n", encoding="utf-8")
     write_json(metrics_dir / f"{task}.json", result)
-    write_json(headline_path(task, metrics_dir), {"net": "not run: data unavailable"})
+    write_json(headline_path(task, metrics_dir), {"net": "not run"})
     print(f"evaluate {task}: skipped, data unavailable (no metrics written)")
     return result
 
