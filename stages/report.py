@@ -44,13 +44,20 @@ def n_seeds(entry: dict) -> str:
     return str(len(entry.get("seeds", {}))) if "seeds" in entry else ""
 
 
+def fmt_p(p: float | None) -> str:
+    """A p-value as people write it: two digits, and a bound below 0.0001."""
+    if p is None:
+        return "not tested"
+    return "p < 0.0001" if p < 1e-4 else f"p {p:.2g}"
+
+
 def verdict_cell(entry: dict) -> str:
     """The significance test against the strongest baseline, in words, with its p-value."""
     versus = entry.get("vs_best_baseline")
     if not versus:
         return ""
     word = {"better": "**better**", "worse": "worse"}.get(versus["verdict"], "no difference")
-    return f"{word} than {versus['baseline']} (p {versus['p_value']:.2g})"
+    return f"{word} than {versus['baseline']} ({fmt_p(versus['p_value'])})"
 
 
 def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]:
@@ -111,7 +118,7 @@ def in_words(task: str, metrics: dict, kind: str) -> str:
     metric = HEADLINE[kind][0].removesuffix("_orig")
     best = next(n for n in metrics["models"] if n.removeprefix(f"{task}-") == line["net"])
     numbers = f"{metric} {line['score']:.4g} against {line['base_score']:.4g}"
-    p = f"p {line['p_value']:.2g}" if line["p_value"] is not None else "not tested"
+    p = fmt_p(line["p_value"])
     if line["verdict"] == "better":
         return (
             f"- **{task}**: the best network, {best}, beats the strongest baseline, "

@@ -76,13 +76,14 @@ def draw_seed(ax: plt.Axes, live: Path, model: str, seed: int, first: bool) -> N
 
 def ci_errors(entries: list[dict], metric: str) -> np.ndarray | None:
     """Whiskers for a bar chart: (2, n) distances from each mean to its 95 % CI over seeds
-    (`<metric>_ci95`), zero where an entry has none (baselines, single seeds)."""
-    err = np.zeros((2, len(entries)))
+    (`<metric>_ci95`), NaN (no whisker drawn) where an entry has none (baselines, single
+    seeds)."""
+    err = np.full((2, len(entries)), np.nan)
     for i, entry in enumerate(entries):
         low_high = entry.get(f"{metric}_ci95")
         if low_high:
             err[:, i] = [entry[metric] - low_high[0], low_high[1] - entry[metric]]
-    return err if err.any() else None
+    return err if np.isfinite(err).any() else None
 
 
 def seeds_of(metrics: dict, split: str = "test") -> dict[str, list[int]]:

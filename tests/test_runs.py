@@ -1,0 +1,41 @@
+"""The run list: one training per (variant, seed), computed when params.yaml is composed."""
+
+import pytest
+import yaml
+
+from stages.core.runs import runs, task_seeds
+from stages.profile import compose
+
+VARIANTS = {"a-gru": {"task": "a"}, "b-lstm": {"task": "b"}}
+
+
+def test_each_variant_trains_its_tasks_seeds():
+    out = runs(VARIANTS, {"a": {}, "b": {"seeds": 1}}, [7, 8, 9])
+    assert list(out) == ["a-gru-s7", "a-gru-s8", "a-gru-s9", "b-lstm-s7"]
+    assert out["a-gru-s8"] == {"variant": "a-gru", "task": "a", "seed": 8}
+
+
+def test_a_task_count_takes_the_first_seeds_and_none_takes_all():
+    assert task_seeds([5, 6, 7], {"seeds": 2}) == [5, 6]
+    assert task_seeds([5, 6, 7], {"seeds": None}) == [5, 6, 7]
+    assert task_seeds([5, 6, 7], None) == [5, 6, 7]
+
+
+@pytest.mark.parametrize("seeds", [[], [1, 1]])
+def test_seeds_must_be_distinct_and_present(seeds):
+    with pytest.raises(ValueError, match="distinct integers"):
+        runs(VARIANTS, {}, seeds)
+
+
+def test_composition_recomputes_the_runs_from_an_override(tmp_path):
+    """What `dvc exp run -S 'seeds=[...]'` does: Hydra composes conf/ with the override,
+    and the `rnn_runs` resolver (hydra_plugins/rnn_runs.py) lists the runs again."""
+    out = tmp_path / "params.yaml"
+    compose("default", ["seeds=[1,2,3]"], output=out)
+    params = yaml.safe_load(out.read_text())
+    assert params["seeds"] == [1, 2, 3]
+    assert {"dji-gru-s1", "dji-gru-s2", "dji-gru-s3"} <= set(params["runs"])
+    assert "dji-gru-s42" not in params["runs"]
+    assert [k for k in params["text_runs"] if k.startswith("imdb-lstm-")] == ["imdb-lstm-s1"]
+    jena = [k for k in params["runs"] if k.startswith("jena-gru-")]
+    assert jena == ["jena-gru-s1"]  # tasks.jena.seeds: 1 in the default profile
