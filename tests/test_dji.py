@@ -2,7 +2,6 @@
 the seed's sample split, and the finance baselines and metrics on hand-checked numbers."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,9 @@ from stages.core.io import StageError
 from stages.core.metrics import direction_accuracy, scores
 from stages.datasets.timeseries import read_csv
 from stages.prepare import prepare_task
+from tests.data import MIRROR
 
-SHARED_DJI = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "DJI.csv"
+SHARED_DJI = MIRROR / "DJI.csv"
 HEADER = "Date,Open,High,Low,Close,Adj Close,Volume\n"
 
 
@@ -133,7 +133,7 @@ def test_direction_accuracy_and_mape_by_hand():
     assert got == {"mape": pytest.approx(mape), "direction_acc": pytest.approx(2 / 3)}
 
 
-@pytest.mark.skipif(not SHARED_DJI.exists(), reason="needs ../shared/datasets/DJI.csv")
+@pytest.mark.skipif(not SHARED_DJI.exists(), reason=f"needs DJI.csv in {MIRROR} (RNN_DATA_MIRROR)")
 def test_real_file_gives_the_seed_protocol(tmp_path):
     raw = tmp_path / "raw" / "dji"
     raw.mkdir(parents=True)

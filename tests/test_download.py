@@ -22,9 +22,10 @@ import pytest
 
 from stages import download
 from stages.core.io import StageError
+from tests.data import MIRROR
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "datasets"
+SHARED = MIRROR
 SUNSPOTS = "monthly-sunspots.csv"
 SUNSPOTS_SHA = "c4ec8cc57d9f6fb6ecdb3e1f37f25b6f4badd5124c55931052b0cd2fc3bc71f3"
 AIRLINE = "airline-passengers.csv"
@@ -33,7 +34,7 @@ LARGE = "imdb_word_index.json"  # 1.6 MB: above the progress-bar threshold
 
 pytestmark = pytest.mark.skipif(
     not (SHARED / SUNSPOTS).is_file() or not (SHARED / AIRLINE).is_file(),
-    reason=f"verified datasets not found in {SHARED} (the shared/datasets checkout)",
+    reason=f"verified datasets not found in {SHARED} (set RNN_DATA_MIRROR)",
 )
 
 
@@ -163,7 +164,7 @@ def test_mirror_directory_works_offline(
     closed_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(REPO)
-    monkeypatch.setenv(download.MIRROR_ENV, "../shared/datasets")
+    monkeypatch.setenv(download.MIRROR_ENV, os.path.relpath(SHARED, REPO))  # a relative path
     entry = {"files": [spec([f"http://127.0.0.1:{closed_port}/{SUNSPOTS}"])]}
     [dest] = download.download_dataset("sunspots", entry, raw_dir=tmp_path / "raw")
     assert dest == tmp_path / "raw" / "sunspots" / SUNSPOTS

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.data import MIRROR
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "datasets"
+SHARED = MIRROR
 
 pytestmark = pytest.mark.skipif(
-    not SHARED.exists() and not os.environ.get("RNN_DATA_MIRROR"),
+    not SHARED.is_dir() and not os.environ.get("RNN_DATA_MIRROR"),
     reason="needs RNN_DATA_MIRROR or ../shared/datasets (no internet here)",
 )
 

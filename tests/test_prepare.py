@@ -1,7 +1,6 @@
 """prepare: validation errors, split boundaries, scaler fitted on training rows only."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +8,9 @@ import pytest
 from stages.core.io import StageError, load_npz
 from stages.core.transforms import Transform
 from stages.prepare import prepare_task
+from tests.data import MIRROR
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+SHARED = MIRROR
 
 
 def task_cfg(**over):

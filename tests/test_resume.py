@@ -20,9 +20,10 @@ import pytest
 import yaml
 
 from stages.core.fit import Checkpoint, update
+from tests.data import MIRROR
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RNN_DATA_MIRROR") or ROOT.parent / "shared" / "datasets")
+SHARED = MIRROR
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
