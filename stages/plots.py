@@ -25,6 +25,7 @@ from stages.core.io import (
     load_metrics,
     stage_cli,
 )
+from stages.core.metrics import best_baseline_name
 
 SPLIT_COLOURS = {"train": "#f2f2f2", "val": "#fff3d6", "test": "#e3f0ff"}
 BETTER, WORSE, BASELINE = "#2e8b57", "#c0392b", "#9e9e9e"
@@ -109,7 +110,8 @@ def rmse_figure(
     metrics: dict[str, Any], title: str, units: str, ref: str = "naive", metric: str = "rmse_orig"
 ) -> plt.Figure:
     """Horizontal bars of a test metric (tasks.<task>.plot.bar_metric, RMSE by default): models
-    green when they beat the reference baseline, red when not."""
+    green when they beat the reference baseline, red when not; a dotted line at the
+    strongest baseline, the one the verdict tests against."""
     limit = metrics["baselines"][ref]["test"][metric]
     rows = [(name, s["test"], "model") for name, s in metrics["models"].items()]
     rows += [(name, s["test"], "baseline") for name, s in metrics["baselines"].items()]
@@ -127,10 +129,15 @@ def rmse_figure(
     )  # fmt: skip
     ax.bar_label(bars, fmt="%.4g", padding=3, fontsize=8)
     ax.axvline(limit, color="black", ls="--", lw=1)
+    strongest = best_baseline_name(metrics["baselines"], "forecast", "test", None)
+    dotted = ""
+    if strongest and strongest != ref:
+        ax.axvline(metrics["baselines"][strongest]["test"][metric], color="#1f4e99", ls=":", lw=1.5)
+        dotted = f"; dotted: strongest baseline ({strongest})"
     ax.invert_yaxis()
     label = metric.removesuffix("_orig").upper()
     ax.set_xlabel(
-        f"test {label} ({units}), lower is better; dashed: {REFERENCE_LABELS.get(ref, ref)}"
+        f"test {label} ({units}), lower is better; dashed: {REFERENCE_LABELS.get(ref, ref)}{dotted}"
     )
     ax.set_title(
         f"{title}\ngreen beats {ref}, red does not, grey: baselines; whiskers: 95 % CI over seeds",
