@@ -56,8 +56,10 @@ def verdict_cell(entry: dict) -> str:
     versus = entry.get("vs_best_baseline")
     if not versus:
         return ""
-    word = {"better": "**better**", "worse": "worse"}.get(versus["verdict"], "no difference")
-    return f"{word} than {versus['baseline']} ({fmt_p(versus['p_value'])})"
+    word = {"better": "**better** than", "worse": "worse than"}.get(
+        versus["verdict"], "no difference from"
+    )
+    return f"{word} {versus['baseline']} ({fmt_p(versus['p_value'])})"
 
 
 def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]:
