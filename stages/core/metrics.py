@@ -4,7 +4,7 @@
 | --------- | ------------------------------------------------------ | -------------------- |
 | forecast  | rmse, mae, mape, direction_acc                         | rmse_orig (test)     |
 | sentiment | accuracy, roc_auc, f1, log_loss                        | accuracy (test)      |
-| charlm    | bits_per_char, accuracy                                | bits_per_char (val)  |
+| charlm    | bits_per_char, accuracy                                | bits_per_char (test) |
 
 Adding a metric: a function `(actual, predicted, last) -> float | None` in FORECAST
 (None = not defined for this forecast), or `(y, p) -> float` in CLASSIFICATION; tasks
@@ -146,8 +146,11 @@ def best_baseline_name(baselines: dict, kind: str, split: str, count: int | None
     forecast every target the models are scored on (a seasonal baseline that cannot
     reach back for the first targets does not qualify). Character models are scored on
     whole sequences only, a prefix of the held-out text that the n-gram models score in
-    full: `count` None skips the check, and the bootstrap pairs the prefix."""
+    full: for them (and for `count` None) the check is skipped, and the bootstrap pairs
+    the prefix."""
     metric, _, lower = HEADLINE[kind]
+    if kind == "charlm":
+        count = None
     scored = {
         name: s[split][metric]
         for name, s in baselines.items()
@@ -166,7 +169,7 @@ def add_verdicts(
     """`vs_best_baseline` on each split of one model: test(split, baseline name) runs the
     kind's significance test of the seed ensemble against the strongest baseline."""
     for split, m in splits.items():
-        best = best_baseline_name(baselines, kind, split, None if kind == "charlm" else m["count"])
+        best = best_baseline_name(baselines, kind, split, m["count"])
         if best is not None:
             m["vs_best_baseline"] = {"baseline": best, **test(split, best)}
 
@@ -192,7 +195,7 @@ def headline(task: str, result: dict, kind: str) -> dict[str, Any]:
     best = (min if lower else max)(models, key=lambda name: models[name][metric])
     versus = models[best].get("vs_best_baseline") or {}
     base = versus.get("baseline") or best_baseline_name(
-        result["baselines"], kind, split, None if kind == "charlm" else models[best]["count"]
+        result["baselines"], kind, split, models[best]["count"]
     )
     return {
         "net": best.removeprefix(f"{task}-"),
