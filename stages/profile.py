@@ -20,14 +20,19 @@ def compose(profile: str, overrides: list[str] | None = None, output: Path = PAR
 
     if profile not in PROFILES:
         raise StageError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}.")
-    compose_and_dump(
-        output,
-        str(CONF_DIR.resolve()),
-        None,
-        "config",
-        str(Path.cwd()),  # hydra.plugins_path as `dvc exp run` has it: hydra_plugins/ here
-        [f"profile={profile}", *(overrides or [])],
-    )
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        compose_and_dump(
+            output,
+            str(CONF_DIR.resolve()),
+            None,
+            "config",
+            str(Path.cwd()),  # hydra.plugins_path as `dvc exp run` has it: hydra_plugins/ here
+            [f"profile={profile}", *(overrides or [])],
+        )
+    except OmegaConfBaseException as exc:  # e.g. seeds: [1, 1] in the run-list resolver
+        raise StageError(f"conf/ (profile {profile}): {exc}. Fix the value and re-run.") from exc
 
 
 def main(argv: list[str]) -> None:
