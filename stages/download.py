@@ -31,10 +31,10 @@ from stages.core.io import (
     UNAVAILABLE,
     StageError,
     atomic_path,
+    checked,
     load_params,
     mark_unavailable,
     run_stage,
-    section,
 )
 
 MIRROR_ENV = "RNN_DATA_MIRROR"
@@ -426,7 +426,7 @@ def main(argv: list[str]) -> None:
     if len(argv) != 1:
         raise StageError("usage: python -m stages.download <dataset> (a key under 'datasets').")
     name = argv[0]
-    entry = section(load_params(), "datasets", name)
+    entry = checked(load_params(), "datasets", name)  # schema-checked before any download
     download_dataset(name, entry)
 
 

@@ -8,31 +8,58 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stages.core.io import PARAMS_FILE, StageError, run_stage
+import yaml
+
+from stages.core.io import PARAMS_FILE, StageError, atomic_path, run_stage
 
 CONF_DIR = Path("conf")
 PROFILES = ("default", "smoke", "paper", "seeds")
 
 
-def compose(profile: str, overrides: list[str] | None = None, output: Path = PARAMS_FILE) -> None:
-    """Compose conf/ with the profile and Hydra overrides, and write `output`."""
-    from dvc.utils.hydra import compose_and_dump  # heavy import: only when asked
-
+def compose(
+    profile: str,
+    overrides: list[str] | None = None,
+    output: Path = PARAMS_FILE,
+    conf_dir: Path = CONF_DIR,
+) -> None:
+    """Compose conf/ with the profile and Hydra overrides, check the whole tree against
+    stages/core/schema.py, and only then replace `output`: a typo or a bad value leaves
+    the previous params.yaml as it was, and the error lists every problem, one a line."""
     if profile not in PROFILES:
         raise StageError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}.")
+    from stages.core.schema import check_params
+
+    source = f"{conf_dir}/ (profile {profile})"
+    with atomic_path(output, suffix=".yaml") as tmp:  # renamed over `output` on success
+        dump(profile, overrides or [], tmp, conf_dir)
+        tmp.chmod(0o644)  # mkstemp's 0600 would otherwise become params.yaml's mode
+        tree = yaml.safe_load(tmp.read_text(encoding="utf-8"))
+        check_params(
+            tree,
+            source,
+            f"Fix the values in {conf_dir}/ (or the overrides) and re-run; "
+            f"{output} was left as it was.",
+        )
+
+
+def dump(profile: str, overrides: list[str], output: Path, conf_dir: Path) -> None:
+    """Hydra's composition, as `dvc exp run` does it, written to `output`."""
+    from dvc.utils.hydra import compose_and_dump  # heavy import: only when asked
     from omegaconf.errors import OmegaConfBaseException
 
     try:
         compose_and_dump(
             output,
-            str(CONF_DIR.resolve()),
+            str(Path(conf_dir).resolve()),
             None,
             "config",
             str(Path.cwd()),  # hydra.plugins_path as `dvc exp run` has it: hydra_plugins/ here
-            [f"profile={profile}", *(overrides or [])],
+            [f"profile={profile}", *overrides],
         )
     except OmegaConfBaseException as exc:  # e.g. seeds: [1, 1] in the run-list resolver
-        raise StageError(f"conf/ (profile {profile}): {exc}. Fix the value and re-run.") from exc
+        raise StageError(
+            f"{conf_dir}/ (profile {profile}): {exc}. Fix the value and re-run."
+        ) from exc
 
 
 def main(argv: list[str]) -> None:

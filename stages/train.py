@@ -19,6 +19,7 @@ from stages.core.io import (
     PREPARED_DIR,
     SKIPPED,
     atomic_path,
+    checked,
     live_dir,
     mark_unavailable,
     model_dir,
@@ -44,7 +45,7 @@ def train(
         require(entry, "variant", f"runs.{run}"),
         int(require(entry, "seed", f"runs.{run}")),
     )
-    variant = section(params, "variants", name)
+    variant = checked(params, "variants", name)  # the schema's check, before any work
     task = require(variant, "task", f"variants.{name}")
     reason = unavailable(prepared / task)
     if reason:  # before importing TensorFlow: a skipped study should cost nothing

@@ -18,10 +18,10 @@ import numpy as np
 from stages.core.io import (
     PREPARED_DIR,
     StageError,
+    checked,
     load_npz,
     read_json,
     require,
-    section,
     stage_cli,
 )
 
@@ -113,7 +113,7 @@ def train(
 
     name = require(entry, "variant", f"text_runs.{run}")
     seed = int(require(entry, "seed", f"text_runs.{run}"))
-    variant = section(params, "text_variants", name)
+    variant = checked(params, "text_variants", name)  # the schema's check, before any work
     where = f"text_variants.{name}"
     task = require(variant, "task", where)
     meta = read_json(prepared / task / "meta.json", f"prepare_text@{task}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-RNN_TYPES = ("simple_rnn", "lstm", "gru")
+from stages.core.names import RNN_TYPES
 
 
 def return_sequences(arch: dict) -> dict[int, bool]:

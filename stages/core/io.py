@@ -72,6 +72,15 @@ def section(params: dict[str, Any], group: str, key: str) -> dict[str, Any]:
     return entries[key]
 
 
+def checked(params: dict[str, Any], group: str, key: str) -> Any:
+    """params[group][key] after the schema accepts it: one line per problem, naming its path."""
+    from stages.core.schema import check_entry  # pydantic: only when params are checked
+
+    entry = section(params, group, key)
+    check_entry(group, key, entry)
+    return entry
+
+
 def require(entry: dict[str, Any], key: str, where: str) -> Any:
     """Fetch a mandatory param, naming its full path when it is missing."""
     if key not in entry or entry[key] is None:
@@ -80,15 +89,16 @@ def require(entry: dict[str, Any], key: str, where: str) -> Any:
 
 
 @contextmanager
-def atomic_path(target: Path | str) -> Iterator[Path]:
+def atomic_path(target: Path | str, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path next to `target`; rename it over `target` only on success.
 
     An interrupted or failed write therefore never leaves a half-written file behind,
-    and whatever was at `target` before stays intact.
+    and whatever was at `target` before stays intact. `suffix` is the temporary file's
+    ending, for writers that pick a format by it (Hydra's dump wants .yaml).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -207,8 +217,10 @@ def run_stage(main: Callable[[list[str]], None]) -> None:
 def stage_cli(module: str, group: str | None, run: Callable[..., Any]) -> None:
     """The whole command line of a `foreach` stage: `python -m stages.<module> <key>`.
 
-    Reads params.yaml, looks up `<group>.<key>` (with a clear error for an unknown key)
-    and calls run(key, entry, params); with group None, run(key, params).
+    Reads params.yaml, looks up `<group>.<key>` (with a clear error for an unknown key),
+    checks that entry, and only that, against stages/core/schema.py before any work (the
+    stage's DVC params stay narrow; the whole tree is checked when params.yaml is
+    composed), and calls run(key, entry, params); with group None, run(key, params).
     """
 
     def main(argv: list[str]) -> None:
@@ -218,6 +230,7 @@ def stage_cli(module: str, group: str | None, run: Callable[..., Any]) -> None:
         if group is None:
             run(argv[0], params)
         else:
-            run(argv[0], section(params, group, argv[0]), params)
+            entry = checked(params, group, argv[0])
+            run(argv[0], entry, params)
 
     run_stage(main)

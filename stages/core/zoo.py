@@ -23,8 +23,9 @@ from typing import Any
 import keras
 from keras import layers
 
-from stages.core.arch import RNN_TYPES, return_sequences
+from stages.core.arch import return_sequences
 from stages.core.io import StageError
+from stages.core.names import LAYER_TYPES, OPTIMIZER_NAMES, RNN_TYPES
 
 RNN = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
 OPTIMIZERS = {
@@ -32,7 +33,7 @@ OPTIMIZERS = {
     "rmsprop": keras.optimizers.RMSprop,
     "sgd": keras.optimizers.SGD,
 }
-assert set(RNN) == set(RNN_TYPES)
+assert set(RNN) == set(RNN_TYPES) and set(OPTIMIZERS) == set(OPTIMIZER_NAMES)
 
 
 def _units(spec: dict, where: str) -> int:
@@ -68,7 +69,7 @@ def other_layer(spec: dict, where: str) -> keras.Layer:
         return layers.Dropout(float(spec.get("rate", 0.0)))
     if kind == "flatten":
         return layers.Flatten()
-    known = ", ".join([*RNN, "dense", "dropout", "flatten", "embedding"])
+    known = ", ".join(LAYER_TYPES)
     raise StageError(f"params.yaml: {where}.type {kind!r} is unknown (known: {known}).")
 
 
