@@ -30,20 +30,95 @@ from stages.core.io import (
 )
 from stages.core.transforms import Transform
 from stages.datasets import jena
-from stages.datasets.timeseries import read_csv
+from stages.datasets.timeseries import CsvSpec, Missing, Table, read_table
 
 
 def load_task_frame(task: str, cfg: dict[str, Any], raw_dir: Path = RAW_DIR):
-    """Read the task's CSV with its date and feature columns, validated."""
+    """Read the task's CSV with its date and feature columns, validated and with its
+    missing cells treated; returns the Table (rows and gaps), the features and the target."""
     where = f"tasks.{task}"
     path = raw_dir / require(cfg, "dataset", where) / require(cfg, "file", where)
     features = list(require(cfg, "features", where))
     target = require(cfg, "target", where)
     columns = features + ([target] if target not in features else [])
-    frame = read_csv(
-        path, cfg.get("date"), columns, cfg.get("missing", "fail"), cfg.get("date_range")
+    spec = CsvSpec(
+        date=date_columns(cfg, where),
+        columns=columns,
+        missing=Missing.parse(cfg.get("missing", "fail"), where),
+        date_range=cfg.get("date_range"),
+        date_format=cfg.get("date_format"),
+        freq=cfg.get("freq"),
+        categorical=categorical_columns(cfg, features, target, where),
+        where=where,
     )
-    return frame, features, target
+    return read_table(path, spec), features, target
+
+
+def date_columns(cfg: dict, where: str) -> str | list[str] | None:
+    """tasks.<task>.date: one column or a list combined into one timestamp (or null)."""
+    date = cfg.get("date")
+    ok = date is None or isinstance(date, str) or (
+        isinstance(date, list) and date and all(isinstance(d, str) for d in date)
+    )
+    if not ok:
+        raise StageError(
+            f"params.yaml: {where}.date must be a column name or a list of column names "
+            f"(e.g. [year, month, day, hour]), not {date!r}."
+        )
+    if date is None and cfg.get("date_format"):
+        raise StageError(f"params.yaml: {where}.date_format needs {where}.date; set both.")
+    return date
+
+
+def categorical_columns(cfg: dict, features: list[str], target: str, where: str):
+    """tasks.<task>.categorical: text feature columns to one-hot encode; never the target."""
+    names = cfg.get("categorical") or []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise StageError(f"params.yaml: {where}.categorical must be a list of column names.")
+    if target in names:
+        raise StageError(
+            f"params.yaml: {where}.target {target!r} is listed in {where}.categorical; the "
+            "target must be numeric. Pick a numeric target or remove it from categorical."
+        )
+    stray = [n for n in names if n not in features]
+    if stray:
+        raise StageError(
+            f"params.yaml: {where}.categorical lists {stray}, which are not in "
+            f"{where}.features; add them to features too (or remove them from categorical)."
+        )
+    return tuple(names)
+
+
+def encode_features(task: str, frame, features: list[str], categorical, train_stop: int):
+    """The feature matrix, categorical columns one-hot on the TRAINING rows' categories.
+
+    A category first seen in validation or test becomes all zeros (counted): encoding it
+    from those rows would leak the future into the input layout. Returns (values, column
+    names `<col>=<value>` for one-hot columns, {column: categories}).
+    """
+    if not categorical:
+        return frame[features].to_numpy(np.float64), features, {}
+    blocks, names, categories = [], [], {}
+    for name in features:
+        if name not in categorical:
+            blocks.append(frame[name].to_numpy(np.float64)[:, None])
+            names.append(name)
+            continue
+        column = frame[name].to_numpy(dtype=object)
+        seen = sorted(set(column[:train_stop]))
+        onehot = (column[:, None] == np.array(seen, dtype=object)[None, :]).astype(np.float64)
+        unseen = onehot.sum(axis=1) == 0
+        blocks.append(onehot)
+        names += [f"{name}={value}" for value in seen]
+        categories[name] = seen
+        print(f"prepare {task}: column '{name}': {len(seen)} categories in the training rows")
+        if unseen.any():
+            new = sorted(set(column[unseen]))
+            print(
+                f"prepare {task}: column '{name}': {int(unseen.sum())} val/test row(s) hold a "
+                f"category not seen in training ({', '.join(map(str, new))}): all zeros"
+            )
+    return np.column_stack(blocks), names, categories
 
 
 def first_target(window: dict, first_valid: int) -> int:
@@ -66,16 +141,37 @@ def sliding_bounds(n: int, split: dict, window: dict, first_valid: int) -> tuple
 
 
 def sliding_splits(
-    series: dict[str, np.ndarray], bounds: tuple[int, int], window: dict, transform: Transform
+    series: dict[str, np.ndarray],
+    bounds: tuple[int, int],
+    window: dict,
+    transform: Transform,
+    gaps: Table | None = None,
+    task: str = "<task>",
 ) -> dict[str, tuple[np.ndarray, ...]]:
-    """Windows for each split; a split's targets all lie inside that split."""
+    """Windows for each split; a split's targets all lie inside that split.
+
+    With `gaps` (rows dropped or a `freq` gap), windows that cross one are dropped from
+    every split unless span_gaps is true; either way their number is printed.
+    """
     n = len(series["scaled"])
     edges = {"train": (0, bounds[0]), "val": (bounds[0], bounds[1]), "test": (bounds[1], n)}
-    out = {}
+    out, crossing = {}, {}
     for split, (start, stop) in edges.items():
         pos = windows.sliding_positions(start, stop, window, transform.difference)
+        if gaps is not None:
+            cross = windows.spanning_gap(pos, gaps.gap_before, window, transform.difference)
+            crossing[split] = int(cross.sum())
+            pos = pos if gaps.span_gaps else pos[~cross]
         x, y = windows.window_arrays(series, pos, window, transform)
         out[split] = (x, y, pos, np.ones(len(x), dtype=bool))
+    if sum(crossing.values()):
+        counts = ", ".join(f"{k} {v}" for k, v in crossing.items())
+        done = (
+            "kept (span_gaps: true)"
+            if gaps.span_gaps
+            else f"excluded (set tasks.{task}.missing.span_gaps: true to keep them)"
+        )
+        print(f"prepare {task}: {sum(crossing.values())} window(s) span a gap ({counts}): {done}")
     return out
 
 
@@ -139,18 +235,22 @@ def prepare_task(
 def prepare_series(task: str, cfg: dict, raw_dir: Path, out_dir: Path) -> dict[str, int]:
     """Sliding and stateful layouts: read the CSV, fit the scaler on the training rows,
     window every split, write the arrays and meta.json."""
-    frame, features, target_name = load_task_frame(task, cfg, raw_dir)
-    values = frame[features].to_numpy(np.float64)
+    table, features, target_name = load_task_frame(task, cfg, raw_dir)
+    frame = table.frame
     target = frame[target_name].to_numpy(np.float64)
     window = dict(cfg["window"])
     stateful = window.get("layout") == "stateful"
-    transform = make_transform(task, cfg, features, target_name, values)
-    all_cols = np.column_stack([values, target]) if target_name not in features else values
+    horizon = int(window.get("horizon", 1))
+    difference = Transform.from_params(cfg.get("transform", {}), 0, horizon).difference
     if stateful:
         bounds = stateful_layout(window)["val"][0], stateful_layout(window)["test"][0]
     else:
         split = require(cfg, "split", f"tasks.{task}")
-        bounds = sliding_bounds(len(values), split, window, transform.difference)
+        bounds = sliding_bounds(len(frame), split, window, difference)
+    categorical = categorical_columns(cfg, features, target_name, f"tasks.{task}")
+    values, columns, categories = encode_features(task, frame, features, categorical, bounds[0])
+    transform = make_transform(task, cfg, columns, target_name, values)
+    all_cols = np.column_stack([values, target]) if target_name not in features else values
     if bounds[0] < 2:
         raise StageError(
             f"params.yaml: tasks.{task}: the training split is empty; raise split.val."
@@ -158,31 +258,41 @@ def prepare_series(task: str, cfg: dict, raw_dir: Path, out_dir: Path) -> dict[s
     fit_all = cfg.get("transform", {}).get("fit_on") == "all"
     transform.fit(all_cols, slice(0, None) if fit_all else slice(0, bounds[0]))
     scaled_all = transform.forward(all_cols)
-    scaled = scaled_all[:, : len(features)]
+    scaled = scaled_all[:, : len(columns)]
     scaled_target = scaled_all[:, transform.target_column]
+    gaps = table if table.gap_before.any() else None
     if stateful:
+        if gaps is not None and not gaps.span_gaps:
+            raise StageError(
+                f"params.yaml: tasks.{task}: the stateful layout cannot leave out windows "
+                "that span a gap; set missing.span_gaps: true or use policy ffill / interpolate."
+            )
         splits, bounds = stateful_splits(
             scaled, scaled_target, window, f"{raw_dir}/{cfg['dataset']}"
         )
     else:
         series = {"scaled": scaled, "scaled_target": scaled_target, "target": target}
-        splits = sliding_splits(series, bounds, window, transform)
+        splits = sliding_splits(series, bounds, window, transform, gaps, task)
     if len(splits["train"][0]) == 0 or len(splits["test"][0]) == 0:
         raise StageError(
             f"params.yaml: tasks.{task}: the window settings leave no training or test "
             "samples; lower window.lookback or change split."
         )
-    write_outputs(out_dir / task, frame, values, target, scaled, scaled_target, splits)
-    write_json(
-        out_dir / task / "meta.json",
-        {
-            "task": task,
-            "bounds": list(map(int, bounds)),
-            "transform": transform.to_dict(),
-            "features": features,
-            "target": target_name,
-        },
-    )
+    excluded = gaps is not None and not gaps.span_gaps
+    extra = {"gap_before": table.gap_before} if excluded else {}
+    write_outputs(out_dir / task, frame, values, target, scaled, scaled_target, splits, extra)
+    meta = {
+        "task": task,
+        "bounds": list(map(int, bounds)),
+        "transform": transform.to_dict(),
+        "features": columns,
+        "target": target_name,
+    }
+    if categories:
+        meta["categories"] = categories
+    if excluded:
+        meta["span_gaps"] = False  # train_stride re-windowing skips the same windows
+    write_json(out_dir / task / "meta.json", meta)
     return {split: len(arrays[0]) for split, arrays in splits.items()}
 
 
@@ -257,8 +367,10 @@ def make_transform(task: str, cfg: dict, features: list[str], target: str, value
     return transform
 
 
-def write_outputs(out: Path, frame, values, target, scaled, scaled_target, splits) -> None:
-    """Write series.npz and one npz per split (each file atomically)."""
+def write_outputs(
+    out: Path, frame, values, target, scaled, scaled_target, splits, extra=None
+) -> None:
+    """Write series.npz (plus `extra` arrays) and one npz per split (each file atomically)."""
     save_npz(
         out / "series.npz",
         values=values,
@@ -266,6 +378,7 @@ def write_outputs(out: Path, frame, values, target, scaled, scaled_target, split
         scaled=scaled,
         scaled_target=scaled_target,
         dates=frame["date"].to_numpy(dtype=str),
+        **(extra or {}),
     )
     for split, (x, y, pos, scored) in splits.items():
         save_npz(out / f"{split}.npz", x=x, y=y, positions=pos, scored=scored)

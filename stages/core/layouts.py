@@ -204,7 +204,11 @@ def restrided(task: str, meta: dict, window: dict, stride: int, prepared: Path) 
         raise StageError(f"params.yaml: train_stride needs a sliding window layout (task {task}).")
     transform = Transform.from_dict(meta["transform"])
     pos = windows.sliding_positions(0, meta["bounds"][0], window, transform.difference, stride)
-    return windows.window_arrays(load_npz(prepared / task / "series.npz"), pos, window, transform)
+    series = load_npz(prepared / task / "series.npz")
+    if meta.get("span_gaps") is False:  # prepare left out windows that cross a gap: so here
+        cross = windows.spanning_gap(pos, series["gap_before"], window, transform.difference)
+        pos = pos[~cross]
+    return windows.window_arrays(series, pos, window, transform)
 
 
 def sliding_feeds(task, window, variant, seed, data, meta, prepared) -> ArrayFeeds:

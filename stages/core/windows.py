@@ -151,6 +151,17 @@ def sliding_positions(start: int, stop: int, window: dict, first_valid: int, str
     )
 
 
+def spanning_gap(pos: np.ndarray, gap_before: np.ndarray, window: dict, first_valid: int):
+    """Which targets' windows cross a gap (rows dropped, or a `freq` gap): a window reads
+    rows pos - lookback - horizon + 1 - first_valid .. pos (differencing reaches first_valid
+    further back), and crosses a gap when a row after its first one has `gap_before`."""
+    if not gap_before.any():
+        return np.zeros(len(pos), dtype=bool)
+    reach = int(window["lookback"]) + int(window.get("horizon", 1)) - 1 + int(first_valid)
+    marks = np.cumsum(gap_before)
+    return marks[pos] - marks[pos - reach] > 0
+
+
 PAD, OOV = 0, 1  # word ids: 0 padding, 1 out of vocabulary, rank r -> r + 1
 
 
