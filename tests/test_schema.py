@@ -251,3 +251,10 @@ def test_schema_does_not_import_tensorflow():
         "assert not {'tensorflow', 'keras'} & set(sys.modules), 'imports TensorFlow'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_a_variant_without_task_fails_while_composing(tmp_path):
+    """The run list is computed while composing (stages/core/runs.py): without a task DVC
+    would interpolate data/prepared/None, so the resolver stops first, with one line."""
+    with pytest.raises(StageError, match=r"variant 'dji-gru' has no `task`"):
+        compose("smoke", ["~variants.dji-gru.task"], output=tmp_path / "params.yaml")

@@ -31,7 +31,9 @@ def runs(
         raise ValueError(f"params: seeds must be a non-empty list of distinct integers: {seeds}")
     out: dict[str, dict[str, Any]] = {}
     for name, variant in (variants or {}).items():
-        task = variant.get("task")
+        task = (variant or {}).get("task")
+        if not isinstance(task, str):  # DVC would interpolate it as data/prepared/None
+            raise ValueError(f"params: variant {name!r} has no `task`; add one (a task's name)")
         for seed in task_seeds(seeds, (tasks or {}).get(task)):
             out[f"{name}-s{seed}"] = {"variant": name, "task": task, "seed": seed}
     return out
