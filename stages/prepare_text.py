@@ -2,10 +2,12 @@
 
 Writes data/prepared/<task>/: ids.npz and meta.json (plus vocab.txt for word tasks).
 
-- kind `sentiment` (IMDB): word ids of every review, the vocabulary ranked on the
+- kind `sentiment` (IMDB, or any corpus of one file per document in one folder per label:
+  stages/datasets/corpus.py): word ids of every review, the vocabulary ranked on the
   fitted training reviews only, and a split code per review (train / val / test). The
-  validation reviews are a seeded `val_fraction` of the training reviews; the 25,000
-  test reviews are only ever read for the final test metrics.
+  validation reviews are a seeded `val_fraction` of the training reviews; the test
+  reviews (IMDB's 25,000, or a seeded `test_fraction` of a corpus without train/ and
+  test/ folders) are only ever read for the final test metrics.
 - kind `charlm` (War and Peace): character ids of the training text and of the
   held-out tail (`val_fraction`).
 """
@@ -29,7 +31,7 @@ from stages.core.io import (
     stage_cli,
     write_json,
 )
-from stages.datasets import imdb, warpeace
+from stages.datasets import corpus, imdb, warpeace
 
 
 def split_codes(sources: list[str], val_fraction: float, seed: int) -> np.ndarray:
@@ -43,7 +45,7 @@ def split_codes(sources: list[str], val_fraction: float, seed: int) -> np.ndarra
 
 def prepare_sentiment(task: str, cfg: dict, raw: Path, out: Path, seed: int) -> dict[str, Any]:
     """Tokenise every review, rank words on the fitted reviews, store ids and splits."""
-    reviews = imdb.read_reviews(imdb.find_archive(raw))
+    reviews = corpus.read_corpus(raw, cfg, seed, f"text_tasks.{task}")
     codes = split_codes(reviews["split"], float(cfg.get("val_fraction", 0.2)), seed)
     print(f"prepare {task}: tokenising {len(codes):,} reviews")
     analyze = imdb.analyzer()
@@ -79,7 +81,7 @@ def prepare_charlm(task: str, cfg: dict, raw: Path, out: Path) -> dict[str, Any]
     if not path.is_file():
         raise StageError(f"{path}: not found. Run `dvc repro download@{cfg['dataset']}`.")
     parts = warpeace.split_text(
-        warpeace.read_text(path),
+        warpeace.read_text(path, cfg.get("encoding") or "utf-8", f"text_tasks.{task}.encoding"),
         float(cfg.get("val_fraction", 0.1)),
         float(cfg.get("test_fraction", 0.1)),
     )

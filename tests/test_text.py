@@ -20,6 +20,13 @@ REVIEWS = {
     ("test", "neg"): ["boring zebra", "awful"],
 }
 
+IMDB = {
+    "kind": "sentiment",
+    "dataset": "imdb",
+    "root": "aclImdb",
+    "classes": {"neg": 0, "pos": 1},
+}
+
 
 def make_archive(path: Path, top: str = "aclImdb") -> Path:
     """A tiny archive in the aclImdb layout (the unlabelled part left out, like the repack)."""
@@ -38,7 +45,7 @@ def prepared_imdb(tmp_path):
     raw = tmp_path / "raw" / "imdb"
     raw.mkdir(parents=True)
     make_archive(raw / "aclImdb_labeled.tar.gz")
-    cfg = {"kind": "sentiment", "dataset": "imdb", "val_fraction": 0.34}
+    cfg = {**IMDB, "val_fraction": 0.34}
     meta = prepare_text_task("imdb", cfg, 0, tmp_path / "raw", tmp_path / "prep")
     ids = dict(np.load(tmp_path / "prep" / "imdb" / "ids.npz"))
     vocab = (tmp_path / "prep" / "imdb" / "vocab.txt").read_text().split()
@@ -99,8 +106,8 @@ def test_an_archive_without_reviews_is_refused(tmp_path):
     raw = tmp_path / "raw" / "imdb"
     raw.mkdir(parents=True)
     make_archive(raw / "x.tar.gz", top="other")
-    with pytest.raises(StageError, match="aclImdb/train"):
-        prepare_text_task("imdb", {"kind": "sentiment", "dataset": "imdb"}, 0, tmp_path / "raw")
+    with pytest.raises(StageError, match="no folders under aclImdb/; the top holds other/"):
+        prepare_text_task("imdb", IMDB, 0, tmp_path / "raw")
 
 
 def test_any_of_takes_the_first_alternative_that_arrives(tmp_path):

@@ -12,23 +12,19 @@ knob of `imdb.load_data` / `pad_sequences` is a per-variant param applied to the
 
 Tokeniser: scikit-learn's CountVectorizer analyzer (lower-case, `<br />` removed, words
 of letters and digits), which is also what the TF-IDF baseline uses, so both see the
-same words.
+same words. The archive itself is read by stages/datasets/corpus.py (text_tasks.imdb:
+root aclImdb, classes {neg: 0, pos: 1}), like any other labelled corpus.
 """
 
 from __future__ import annotations
 
-import re
-import tarfile
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
 from stages.core.io import StageError
 from stages.core.windows import OOV
-
-MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/[^/]+\.txt$")
 
 
 def analyzer() -> Callable[[str], list[str]]:
@@ -39,46 +35,6 @@ def analyzer() -> Callable[[str], list[str]]:
         preprocessor=lambda text: text.replace("<br />", " ").lower(),
         token_pattern=r"(?u)\b\w+\b",
     ).build_analyzer()
-
-
-def find_archive(raw: Path) -> Path:
-    """The one archive download@imdb left: the canonical one or the labelled repack."""
-    found = sorted(raw.glob("*.tar.gz"))
-    if not found:
-        raise StageError(
-            f"{raw}: no *.tar.gz archive of the IMDB reviews. Run `dvc repro download@imdb`."
-        )
-    return found[0]
-
-
-def read_reviews(archive: Path) -> dict[str, list]:
-    """Texts, labels (1 = positive) and split names, in archive-independent sorted order."""
-    rows = []
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            for member in tar:
-                match = MEMBER.search(member.name) if member.isfile() else None
-                if match:
-                    text = tar.extractfile(member).read().decode("utf-8")
-                    rows.append((match[1], Path(member.name).name, int(match[2] == "pos"), text))
-    except (tarfile.TarError, EOFError, OSError, UnicodeDecodeError) as exc:
-        raise StageError(
-            f"{archive}: unreadable or truncated archive ({exc}). Delete it and run "
-            "`dvc repro -f download@imdb`."
-        ) from exc
-    counts = Counter(split for split, *_ in rows)
-    if counts["train"] == 0 or counts["test"] == 0:
-        raise StageError(
-            f"{archive}: expected aclImdb/train/{{pos,neg}}/*.txt and aclImdb/test/...; found "
-            f"{counts['train']} training and {counts['test']} test reviews. Is it the IMDB "
-            "archive? Delete it and run `dvc repro -f download@imdb`."
-        )
-    rows.sort(key=lambda row: (row[0] != "train", -row[2], row[1]))
-    return {
-        "split": [r[0] for r in rows],
-        "label": [r[2] for r in rows],
-        "text": [r[3] for r in rows],
-    }
 
 
 def build_vocab(token_lists: list[list[str]]) -> list[str]:

@@ -15,14 +15,21 @@ import numpy as np
 from stages.core.io import StageError
 
 
-def read_text(path: Path) -> str:
-    """The book as the seed reads it: UTF-8, lower-cased (CRLF kept as in the seed)."""
+def read_text(path: Path, encoding: str = "utf-8", key: str = "encoding") -> str:
+    """The book as the seed reads it: decoded (UTF-8 unless the task's `encoding` says
+    otherwise, so any text file can be the corpus), lower-cased, CRLF kept as in the seed."""
     try:
-        return path.read_text(encoding="utf-8").lower()
+        return path.read_text(encoding=encoding).lower()
+    except LookupError as exc:
+        raise StageError(
+            f"params.yaml: {key} {encoding!r} is not a known text encoding. Use e.g. utf-8, "
+            "latin-1 or cp1252."
+        ) from exc
     except UnicodeDecodeError as exc:
         raise StageError(
-            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}). Delete it and run "
-            "`dvc repro -f download@warpeace`."
+            f"{path}: not {encoding} text ({exc.reason} at byte {exc.start}). Set {key} in "
+            "params to the file's encoding (e.g. latin-1 or cp1252); if it was downloaded, "
+            "delete it and run `dvc repro -f download@<dataset>`."
         ) from exc
 
 
