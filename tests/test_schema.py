@@ -179,7 +179,7 @@ def test_keys_other_helpers_added_are_accepted(tree):
     params["tasks"]["dji"].update(
         date=["Date", "Time"],
         date_format="%Y-%m-%d %H:%M",
-        missing={"markers": ["null", "NA"], "policy": "interpolate", "span_gaps": True},
+        missing={"markers": [None, -999, "NA"], "policy": "interpolate", "span_gaps": True},
         categorical=["Weekday"],
         freq="B",
     )

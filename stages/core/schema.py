@@ -153,9 +153,18 @@ class DateRange(Strict):
 class Missing(Strict):
     """`missing: {markers, policy, span_gaps}`: which cells count as missing and what to do."""
 
-    markers: list[str] = ["null"]
-    policy: Literal["fail", "drop", "ffill", "interpolate"] = "fail"
+    markers: list[str] | None = None
+    policy: Literal["fail", "drop", "ffill", "interpolate"] | None = None
     span_gaps: bool = False
+
+    @field_validator("markers", mode="before")
+    @classmethod
+    def as_text(cls, value: Any) -> Any:
+        """YAML reads a bare null or -999 as None or a number; the stage takes their text."""
+        if not isinstance(value, list):
+            return value
+        plain = (int, float, type(None))
+        return [str(v) if isinstance(v, plain) and not isinstance(v, bool) else v for v in value]
 
 
 class Split(Strict):
@@ -318,7 +327,7 @@ class Task(Strict):
     date: shaped("value", value=str, list=list[str]) | None = None
     date_format: str | None = None
     date_range: DateRange | None = None
-    missing: shaped("value", value=Literal["fail", "drop"], mapping=Missing) = "fail"
+    missing: shaped("value", value=Literal["fail", "drop"], mapping=Missing) | None = None
     categorical: list[str] = []
     freq: str | None = None  # a pandas offset alias, e.g. MS, D, 10min
     features: Annotated[list[str], Field(min_length=1)] | None = None
