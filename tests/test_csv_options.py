@@ -58,6 +58,10 @@ def test_composite_date_builds_one_timestamp_per_row(tmp_path):
     _, series, _ = prepare(tmp_path)
     assert series["dates"][0] == "2010-01-01 00:00:00"  # hourly: midnight keeps its time
     assert series["dates"][25] == "2010-01-02 01:00:00"
+    path = hourly_csv(tmp_path, np.arange(HOURS))
+    path.write_text(path.read_text().replace("2010,1,1,5,", "2010,1,1,five,"))
+    with pytest.raises(StageError, match=r"line 7, column 'year\+month\+day\+hour': '2010 1 1"):
+        prepare(tmp_path)
 
 
 def test_date_format_and_joined_date_time_columns(tmp_path):

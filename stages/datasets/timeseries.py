@@ -184,34 +184,24 @@ def _timestamps(frame: pd.DataFrame, spec: CsvSpec, path: Path) -> pd.Series:
     """Parse the date column(s); the result must be valid, strictly increasing and unique."""
     names = spec.date_columns()
     label = "+".join(names)
-    if len(names) == 1:
-        raw = frame[names[0]].str.strip()
-        parsed = _parse(raw, spec.date_format)
-    elif spec.date_format is None and {n.lower() for n in names} <= set(DATE_UNITS):
-        raw = frame[names].apply(lambda col: col.str.strip()).agg(" ".join, axis=1)
-        parts = {n.lower(): pd.to_numeric(frame[n].str.strip(), errors="coerce") for n in names}
+    cells = [frame[name].str.strip() for name in names]
+    raw = cells[0].str.cat(cells[1:], sep=" ") if len(cells) > 1 else cells[0]
+    units = {name.lower() for name in names}
+    if spec.date_format is None and {"year", "month", "day"} <= units <= set(DATE_UNITS):
+        parts = {name.lower(): pd.to_numeric(frame[name], errors="coerce") for name in names}
         parsed = pd.to_datetime(pd.DataFrame(parts), errors="coerce")
-    else:  # e.g. [Date, Time]: the cells joined by one space, then parsed as one date
-        raw = frame[names].apply(lambda col: col.str.strip()).agg(" ".join, axis=1)
-        parsed = _parse(raw, spec.date_format)
+    else:  # one column, or e.g. [Date, Time]: the cells joined by a space, parsed as one
+        parsed = pd.to_datetime(raw, errors="coerce", format=spec.date_format or "mixed")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if bad.size:
         row = int(bad[0])
-        fix = (
-            "Fix tasks.<task>.date_format" if spec.date_format else "Set tasks.<task>.date_format"
-        )
         raise StageError(
             f"{path}: line {_line(row)}, column '{label}': {raw.iloc[row]!r} is not a date. "
-            f"Fix the value, set tasks.<task>.date in params.yaml to the right column, or "
-            f"{fix[0].lower()}{fix[1:]} (a strftime pattern such as '%d.%m.%Y %H:%M')."
+            f"Fix the value, set tasks.<task>.date in params.yaml to the right column(s), or "
+            f"set tasks.<task>.date_format (a strftime pattern such as '%d.%m.%Y %H:%M')."
         )
     _check_order(parsed, raw, path, label)
     return parsed.reset_index(drop=True)
-
-
-def _parse(raw: pd.Series, date_format: str | None) -> pd.Series:
-    """Dates with the user's strftime pattern, or any format pandas recognises."""
-    return pd.to_datetime(raw, errors="coerce", format=date_format or "mixed")
 
 
 def _check_order(parsed: pd.Series, raw: pd.Series, path: Path, label: str) -> None:
