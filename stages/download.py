@@ -246,13 +246,6 @@ def failure_message(
     return message
 
 
-def remove_stale_temps(dest: Path) -> None:
-    """Delete temp files left by a run that was killed too hard to clean up after itself."""
-    if dest.parent.is_dir():
-        for stale in dest.parent.glob(f".{dest.name}.*.tmp"):
-            stale.unlink(missing_ok=True)
-
-
 def try_sources(
     sources: list[tuple[str, str]], tmp: Path, spec: dict[str, Any], where: str
 ) -> tuple[str, str]:
@@ -295,8 +288,7 @@ def fetch_file(
     dest = Path(dest)
     if expected and dest.is_file() and sha256_of(dest) == expected:
         return "already present, sha256 ok (skipped)"
-    remove_stale_temps(dest)
-    with atomic_path(dest) as tmp:
+    with atomic_path(dest) as tmp:  # also sweeps the temps of a killed earlier run
         label, got = try_sources(sources_for(spec, mirror), tmp, spec, where)
         os.chmod(tmp, FILE_MODE)
         size = tmp.stat().st_size

@@ -88,16 +88,30 @@ def require(entry: dict[str, Any], key: str, where: str) -> Any:
     return entry[key]
 
 
+def remove_stale_temps(target: Path, suffix: str = ".tmp") -> None:
+    """Delete the temp files of `target` left by a writer killed too hard to clean up.
+
+    DVC deletes a stage's outputs before re-running it, but a file output's temp lies
+    beside it, outside the output (metrics/.<task>.json.*.tmp): left there, it would
+    change the hash of the `metrics` folder the report stage depends on.
+    """
+    if target.parent.is_dir():
+        for stale in target.parent.glob(f".{target.name}.*{suffix}"):
+            stale.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_path(target: Path | str, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path next to `target`; rename it over `target` only on success.
 
     An interrupted or failed write therefore never leaves a half-written file behind,
-    and whatever was at `target` before stays intact. `suffix` is the temporary file's
-    ending, for writers that pick a format by it (Hydra's dump wants .yaml).
+    and whatever was at `target` before stays intact; the temp of a writer killed
+    earlier is swept by the next write of the same target. `suffix` is the temporary
+    file's ending, for writers that pick a format by it (Hydra's dump wants .yaml).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(target, suffix)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
     os.close(fd)
     tmp_path = Path(tmp)

@@ -6,6 +6,8 @@ columns. The wind columns hold -9999.0 where the sensor failed; see `clean`.
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +31,18 @@ def read(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
         raise StageError(f"{path}: not found. Run `dvc repro download@jena` first.")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+    except (
+        pd.errors.ParserError,
+        UnicodeDecodeError,
+        OSError,
+        ValueError,
+        EOFError,
+        zipfile.BadZipFile,  # truncated download: no central directory
+        zlib.error,  # corrupt bytes inside the compressed member
+    ) as exc:
         raise StageError(
-            f"{path}: cannot be read as a (zipped) CSV ({exc}). Re-download it."
+            f"{path}: unreadable, truncated or corrupt (zipped) CSV ({exc}). Delete it and "
+            "run `dvc repro -f download@jena`."
         ) from exc
     absent = [name for name in [DATE, *COLUMNS] if name not in frame.columns]
     if absent:
