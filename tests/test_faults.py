@@ -104,17 +104,22 @@ def is_temp(path: Path) -> bool:
 
 
 def files_under(repo: Path, outs: list[str]) -> dict[str, bytes]:
-    """Every file at or under the given paths, temps beside a file output included."""
+    """Every file at or under the given paths, temps beside a file output included.
+
+    Also called while DVC and the stage delete and rename files, so a file or folder
+    that vanishes while being listed or read is skipped, not an error.
+    """
     found = {}
     for name in outs:
         path = repo / name
-        if path.is_dir():
-            candidates = sorted(path.rglob("*"))
-        else:
-            candidates = [path, *sorted(path.parent.glob(f".{path.name}.*.tmp"))]
-        for file in candidates:
-            if file.is_file():
-                found[str(file.relative_to(repo))] = file.read_bytes()
+        with contextlib.suppress(FileNotFoundError):
+            if path.is_dir():
+                candidates = sorted(path.rglob("*"))
+            else:
+                candidates = [path, *sorted(path.parent.glob(f".{path.name}.*.tmp"))]
+            for file in candidates:
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                    found[str(file.relative_to(repo))] = file.read_bytes()
     return found
 
 
