@@ -178,7 +178,11 @@ def test_unreachable_optional_dataset_skips_every_stage_without_numbers(tmp_path
     assert download.download_dataset("jena", entry, tmp_path / "raw", mirror=str(tmp_path)) == []
     assert "could not get jena" in (tmp_path / "raw" / "jena" / "UNAVAILABLE.json").read_text()
     assert prepare_task("jena", task_cfg(), tmp_path / "raw", tmp_path / "prep") == {}
-    variant = {"task": "jena", "model": {}, "train": {}}
+    variant = {
+        "task": "jena",
+        "model": {"layers": [{"type": "gru", "units": 2}], "head": {"units": 1}},
+        "train": {"epochs": 1},
+    }
     params = {"tasks": {"jena": task_cfg()}, "variants": {"jena-gru": variant}}
     run = {"variant": "jena-gru", "task": "jena", "seed": 1}
     train("jena-gru-s1", run, params, tmp_path / "prep", tmp_path / "models", tmp_path / "live")

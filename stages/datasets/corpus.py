@@ -139,6 +139,15 @@ def members(source: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
             for member in archive:
                 if member.isfile():
                     yield member.name, partial(read_member, archive, member)
+            drain(archive)
+
+
+def drain(archive: tarfile.TarFile) -> None:
+    """Read the compressed stream to its end: tarfile takes a run of corrupt (e.g. zeroed)
+    bytes for the end-of-archive marker and stops quietly, while gzip / bz2 / xz check
+    their CRC only at the very end, so this turns silent loss of documents into an error."""
+    while archive.fileobj.read(1 << 20):
+        pass
 
 
 def read_member(archive: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
