@@ -181,6 +181,7 @@ def fit(
     live,
     checkpoint: Checkpoint,
     on_epoch: Callable[[Any, int], None] | None = None,
+    strategy=None,
 ) -> tuple[Any, dict]:
     """Train `model` on `feeds` for train.epochs (or until early stopping), resuming from
     `checkpoint` when it holds this run; returns the model (best weights restored when
@@ -189,9 +190,9 @@ def fit(
     `feeds` is a layout from stages/core/layouts.py: `epoch(k)` gives model.fit's data
     arguments for epoch k, `validation` the held-out data (or None), `stateful` whether
     layer states are reset before each epoch. `on_epoch(model, epoch)` runs after each
-    epoch (e.g. printing a text sample).
+    epoch (e.g. printing a text sample). `strategy` (train.distribute, None for none) is the
+    tf.distribute strategy the model was built under; a resumed model is loaded in its scope.
     """
-    import keras
     from dvclive.utils import standardize_metric_name
 
     epochs = int(require(cfg, "epochs", where))
@@ -204,7 +205,7 @@ def fit(
     every = float(cfg.get("checkpoint_every", 30))
     state, best_weights = checkpoint.load(), None
     if state:
-        model = keras.models.load_model(checkpoint.folder / state["last"])
+        model = load_checkpoint(checkpoint.folder / state["last"], strategy)
         best_weights = checkpoint.best_weights(state)
         print(f"resuming from {checkpoint.folder} after epoch {state['epoch']}")
     else:
@@ -244,6 +245,32 @@ def fit(
     if has_val:
         summary.update(best_epoch=state["best_epoch"], best_val_loss=state["best"])
     return model, summary
+
+
+def load_checkpoint(path: Path, strategy=None):
+    """The checkpointed model; under a strategy its variables must be created in its scope."""
+    import keras
+
+    if strategy is None:
+        return keras.models.load_model(path)
+    with strategy.scope():
+        return keras.models.load_model(path)
+
+
+def build_compiled(arch: dict, feeds, cfg: dict, where: str, strategy=None):
+    """The variant's model, built and compiled; inside the strategy's scope when there is one
+    (its variables are mirrored on every replica), and without any scope for strategy none."""
+    from stages.core.zoo import build_model, compile_model
+
+    if strategy is None:
+        batch = feeds.batch_size if arch.get("stateful") else None
+        model = build_model(arch, feeds.input_shape, batch, f"{where}.model")
+        compile_model(model, cfg, f"{where}.train")
+        return model
+    with strategy.scope():
+        model = build_model(arch, feeds.input_shape, None, f"{where}.model")
+        compile_model(model, cfg, f"{where}.train")
+    return model
 
 
 def update(state: dict, logs: dict, has_val: bool, patience: int | None, min_delta: float) -> bool:
@@ -299,22 +326,24 @@ def train_variant(
     """
     from dvclive import Live
 
-    from stages.core.zoo import build_model, compile_model
+    from stages.core.distribute import check, make_strategy
 
     task = require(variant, "task", where)
     cfg = require(variant, "train", where)
     check_epochs(cfg, f"{where}.train")
     arch = arch or require(variant, "model", where)
+    check(cfg, arch, f"{where}.train")
     set_determinism(seed)
-    batch = feeds.batch_size if arch.get("stateful") else None
-    model = build_model(arch, feeds.input_shape, batch, f"{where}.model")
-    compile_model(model, cfg, f"{where}.train")
+    strategy = make_strategy(cfg, f"{where}.train")
+    model = build_compiled(arch, feeds, cfg, where, strategy)
     checkpoint = Checkpoint(
         checkpoints / task / name / f"s{seed}", fingerprint(variant, seed, data_dir)
     )
     started = time.perf_counter()
     with Live(str(live_dir(task, name, seed, live_root)), dvcyaml=None, save_dvc_exp=False) as live:
-        model, summary = fit(model, feeds, cfg, f"{where}.train", seed, live, checkpoint, on_epoch)
+        model, summary = fit(
+            model, feeds, cfg, f"{where}.train", seed, live, checkpoint, on_epoch, strategy
+        )
         live.summary.update(summary)
     seconds = time.perf_counter() - started
     out = model_dir(task, name, seed, models)

@@ -424,6 +424,13 @@ class EarlyStopping(Strict):
     min_delta: NonNegFloat = 0.0
 
 
+class Distribute(Strict):
+    """`train.distribute` (stages/core/distribute.py): the tf.distribute strategy."""
+
+    strategy: Literal["none", "mirrored", "multi_worker"] = "none"
+    devices: list[str] | None = None  # mirrored only: e.g. [/gpu:0, /gpu:1]
+
+
 class Train(Strict):
     """A variant's `train:` block (stages/core/fit.py, stages/core/layouts.py, zoo.py)."""
 
@@ -441,6 +448,7 @@ class Train(Strict):
     restore_best: bool = False
     checkpoint_every: NonNegFloat = 30.0
     sample_every: NonNegInt = 0  # character models: print a sample every N epochs
+    distribute: Distribute | None = None
 
 
 class Variant(Strict):
