@@ -9,12 +9,16 @@
   CPU). The model is built and compiled inside its scope; `train.batch_size` is the
   *global* batch, split evenly between the replicas.
 - `multi_worker`: MultiWorkerMirroredStrategy, one process per machine, each configured by
-  the TF_CONFIG environment variable. The convention would be that only the chief (task
-  index 0) writes models/, metrics/train/ and checkpoints, the other workers a temp dir.
-  It is refused for now: Keras 3's `fit` fails under this strategy (keras-team/keras#20585:
-  its symbolic build reduces PerReplica batches eagerly, and its train step reduces scalar
-  losses with `axis=0`; seen with Keras 3.15 / TF 2.21), so TF_CONFIG is checked, then a
-  StageError says why.
+  the TF_CONFIG environment variable. As Keras' convention has it, only the chief (task
+  index 0) writes models/, metrics/train/ and checkpoints; the other workers train the same
+  replicas in step but write to a temp dir that is deleted (`output_dirs`), since two
+  machines writing one output would race. Keras 3's `fit` fails under this strategy
+  (keras-team/keras#20585, seen with Keras 3.15 / TF 2.21) in two places, which
+  `multi_worker_fixes` and `patch_keras_reduce` work around: its symbolic build reduces a
+  PerReplica batch eagerly (we build from this worker's local batch instead), and its train
+  step reduces the scalar loss with `axis=0` (we use `axis=None`: the mean over replicas).
+  There is no resume after a kill: every worker must run the same epochs, so a multi-worker
+  run clears its checkpoint and starts from epoch 0.
 
 Stateful models (`model.stateful: true`, the sin->cos variant) cannot be distributed: their
 layers carry state across a fixed batch, which replicas would split.
@@ -25,12 +29,13 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from stages.core.io import StageError
 
 STRATEGIES = ("none", "mirrored", "multi_worker")
-UPSTREAM_BUG = "https://github.com/keras-team/keras/issues/20585"
 
 
 def spec(cfg: dict, where: str) -> tuple[str, list[str] | None]:
@@ -62,11 +67,6 @@ def check(cfg: dict, arch: dict, where: str) -> str:
         )
     if strategy == "multi_worker":
         tf_config()
-        raise StageError(
-            f"params.yaml: {where}.distribute.strategy multi_worker is not supported: Keras 3's "
-            f"fit fails under MultiWorkerMirroredStrategy ({UPSTREAM_BUG}); use mirrored "
-            "(several devices of one machine) or none."
-        )
     return strategy
 
 
@@ -102,4 +102,79 @@ def make_strategy(cfg: dict, where: str):
         mirrored = tf.distribute.MirroredStrategy(devices=devices)
         print(f"{where}.distribute: mirrored, {mirrored.num_replicas_in_sync} replicas")
         return mirrored
-    raise StageError(f"params.yaml: {where}.distribute.strategy {strategy} is not supported.")
+    task = tf_config()["task"]
+    patch_keras_reduce()
+    workers = tf.distribute.MultiWorkerMirroredStrategy()
+    print(
+        f"{where}.distribute: multi_worker, {workers.num_replicas_in_sync} replicas, "
+        f"this is worker {task['index']}{' (chief)' if is_chief() else ''}"
+    )
+    return workers
+
+
+def is_chief() -> bool:
+    """Whether this process writes the outputs: always without TF_CONFIG, else task index 0."""
+    if not os.environ.get("TF_CONFIG"):
+        return True
+    task = tf_config()["task"]
+    return task.get("type", "worker") == "chief" or int(task["index"]) == 0
+
+
+def output_dirs(strategy, dirs: tuple[Path, ...]) -> tuple[tuple[Path, ...], Path | None]:
+    """Where this process writes (models, curves, checkpoints), and a temp root to delete
+    afterwards: a multi-worker non-chief writes to a temp dir, everyone else to `dirs`."""
+    if strategy is None or not is_multi_worker(strategy) or is_chief():
+        return dirs, None
+    scratch = Path(tempfile.mkdtemp(prefix="rnn-worker-"))
+    return tuple(scratch / f"{i}" for i in range(len(dirs))), scratch
+
+
+def is_multi_worker(strategy) -> bool:
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def multi_worker_fixes(model, strategy):
+    """Work around keras-team/keras#20585 on one model (no-op unless multi-worker): build
+    it symbolically from this worker's first local batch instead of a reduced one."""
+    if strategy is None or not is_multi_worker(strategy):
+        return model
+    import tensorflow as tf
+    from keras import tree
+
+    def local(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def build(iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, it in iterator:
+                data_batch = tree.map_structure(local, next(it))
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    model._maybe_symbolic_build = build
+    return model
+
+
+def patch_keras_reduce() -> None:
+    """Work around keras-team/keras#20585 in Keras' TF trainer: under a multi-worker
+    strategy, a train step's scalar outputs (the loss) are averaged with axis=None; Keras
+    asks for axis=0, which a scalar does not have. Other strategies are left as they are."""
+    from keras.src.backend.tensorflow import trainer
+
+    original = trainer.reduce_per_replica
+    if getattr(original, "multi_worker_fix", False):
+        return
+
+    def reduce_per_replica(values, strategy, reduction):
+        multi = trainer._collective_all_reduce_multi_worker(strategy)
+        if not (multi and reduction in ("auto", "mean")):
+            return original(values, strategy, reduction)
+        return trainer.tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+
+    reduce_per_replica.multi_worker_fix = True
+    trainer.reduce_per_replica = reduce_per_replica

@@ -251,10 +251,13 @@ def load_checkpoint(path: Path, strategy=None):
     """The checkpointed model; under a strategy its variables must be created in its scope."""
     import keras
 
+    from stages.core.distribute import multi_worker_fixes
+
     if strategy is None:
         return keras.models.load_model(path)
     with strategy.scope():
-        return keras.models.load_model(path)
+        model = keras.models.load_model(path)
+    return multi_worker_fixes(model, strategy)
 
 
 def build_compiled(arch: dict, feeds, cfg: dict, where: str, strategy=None):
@@ -267,10 +270,12 @@ def build_compiled(arch: dict, feeds, cfg: dict, where: str, strategy=None):
         model = build_model(arch, feeds.input_shape, batch, f"{where}.model")
         compile_model(model, cfg, f"{where}.train")
         return model
+    from stages.core.distribute import multi_worker_fixes
+
     with strategy.scope():
         model = build_model(arch, feeds.input_shape, None, f"{where}.model")
         compile_model(model, cfg, f"{where}.train")
-    return model
+    return multi_worker_fixes(model, strategy)
 
 
 def update(state: dict, logs: dict, has_val: bool, patience: int | None, min_delta: float) -> bool:
@@ -326,19 +331,24 @@ def train_variant(
     """
     from dvclive import Live
 
-    from stages.core.distribute import check, make_strategy
+    from stages.core.distribute import check, is_multi_worker, make_strategy, output_dirs
 
     task = require(variant, "task", where)
     cfg = require(variant, "train", where)
     check_epochs(cfg, f"{where}.train")
     arch = arch or require(variant, "model", where)
     check(cfg, arch, f"{where}.train")
+    strategy = make_strategy(cfg, f"{where}.train")  # None for none; multi_worker: first
+    (models, live_root, checkpoints), scratch = output_dirs(
+        strategy, (models, live_root, checkpoints)
+    )
     set_determinism(seed)
-    strategy = make_strategy(cfg, f"{where}.train")
     model = build_compiled(arch, feeds, cfg, where, strategy)
     checkpoint = Checkpoint(
         checkpoints / task / name / f"s{seed}", fingerprint(variant, seed, data_dir)
     )
+    if scratch is not None or (strategy is not None and is_multi_worker(strategy)):
+        checkpoint.clear()  # workers must all start at epoch 0: no resume across workers
     started = time.perf_counter()
     with Live(str(live_dir(task, name, seed, live_root)), dvcyaml=None, save_dvc_exp=False) as live:
         model, summary = fit(
@@ -355,6 +365,8 @@ def train_variant(
     record = {"name": name, "seed": seed, **variant, "batch_size": feeds.batch_size}
     save_outputs(model, out, feeds.predict(model), {**record, "train_seconds": round(seconds, 1)})
     checkpoint.clear()
+    if scratch:  # a multi-worker non-chief: its copy of the outputs is not kept
+        shutil.rmtree(scratch, ignore_errors=True)
     print(f"train {name} seed {seed}: {seconds:.1f} s, {model.count_params():,} parameters")
     return {"seconds": seconds}
 
