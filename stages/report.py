@@ -1,7 +1,10 @@
-"""Stage `report`: the results table in results.md, generated from metrics/<task>.json.
+"""Stage `report`: the results table in results.md, generated from metrics/<task>.json,
+and results.html, one page with that table and every task's committed figures.
 
 README.md carries a copy between markers; `python -m stages.report --readme` refreshes it
 and a test fails when the two differ, so the README never shows a number typed by hand.
+The page (stages/core/page.py) is what a fresh clone opens without DVC's cache: its
+figures are the git-tracked PNGs under plots/, linked by relative path.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stages.core import baselines
+from stages.core import baselines, page
 from stages.core.io import (
     METRICS_DIR,
+    PLOTS_DIR,
     StageError,
     atomic_path,
     load_metrics,
@@ -22,6 +26,7 @@ from stages.core.io import (
 from stages.core.metrics import HEADLINE, headline
 
 RESULTS = Path("results.md")
+PAGE = Path("results.html")
 README = Path("README.md")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -210,11 +215,27 @@ def sync_readme(table: str, readme: Path = README) -> bool:
     return new != text
 
 
+def titles(params: dict[str, Any]) -> dict[str, str]:
+    """Every task, forecasting then text, with its title: the page's figure sections."""
+    tasks = {**(params.get("tasks") or {}), **(params.get("text_tasks") or {})}
+    return {task: cfg.get("title", task) for task, cfg in tasks.items()}
+
+
+def html_page(
+    params: dict[str, Any], table: str, plots_dir: Path = PLOTS_DIR, page_path: Path = PAGE
+) -> str:
+    """results.html: the same markdown as results.md, rendered, then the figures."""
+    return page.page(table, titles(params), plots_dir, page_path.parent)
+
+
 def main(argv: list[str]) -> None:
-    table = render(load_params())
+    params = load_params()
+    table = render(params)
     with atomic_path(RESULTS) as tmp:
         tmp.write_text(table, encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    with atomic_path(PAGE) as tmp:
+        tmp.write_text(html_page(params, table), encoding="utf-8")
+    print(f"wrote {RESULTS} and {PAGE}")
     if "--readme" in argv:
         print("README.md updated" if sync_readme(table) else "README.md already up to date")
 
