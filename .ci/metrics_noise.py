@@ -5,8 +5,9 @@
 Training numbers differ slightly between machines (oneDNN picks kernels by CPU; see the
 README's Reproducibility section). A change whose relative size is within its task's
 tolerance in .ci/tolerances.yaml is printed as `noise`; anything larger as `CHANGED`.
-Prints a per-task summary, then the changed values (real changes first). Always exits 0:
-it informs the reader of a CI log, it does not judge the commit.
+Prints markdown, a per-task summary, then the changed values (real changes first); the
+pull-request report (.ci/pr_report.py) includes it. Always exits 0: it informs the reader
+of a CI log or a pull request, it does not judge the commit.
 """
 
 from __future__ import annotations
@@ -43,18 +44,19 @@ def verdict(old, new, tolerance: float) -> str:
     return "noise" if abs(new - old) / scale <= tolerance else "CHANGED"
 
 
-def main(argv: list[str]) -> None:
-    a, b = (argv + ["HEAD~1", "HEAD"][len(argv) :])[:2]
-    conf = yaml.safe_load((HERE / "tolerances.yaml").read_text())
-    proc = subprocess.run(
-        ["dvc", "metrics", "diff", a, b, "--json", "--targets", *targets()],
-        capture_output=True,
-        text=True,
-        check=False,
+def dvc(*args: str) -> subprocess.CompletedProcess:
+    """DVC from the interpreter running this script (the project's venv, PATH or not)."""
+    return subprocess.run(
+        [sys.executable, "-m", "dvc", *args], capture_output=True, text=True, check=False
     )
+
+
+def report_lines(a: str, b: str) -> list[str]:
+    """Markdown: a per-task summary, then the changed values (real changes first)."""
+    conf = yaml.safe_load((HERE / "tolerances.yaml").read_text())
+    proc = dvc("metrics", "diff", a, b, "--json", "--targets", *targets())
     if proc.returncode:
-        print(f"(dvc metrics diff unavailable: {proc.stderr.strip()[:300]})")
-        return
+        return [f"(dvc metrics diff unavailable: {proc.stderr.strip()[:300]})"]
     diff = json.loads(proc.stdout or "{}")
     rows, summary = [], {}
     for path, metrics in sorted(diff.items()):
@@ -68,16 +70,23 @@ def main(argv: list[str]) -> None:
             counts = summary.setdefault(task, {})
             counts[mark] = counts.get(mark, 0) + 1
     if not rows:
-        print(f"no metric changed between {a} and {b}")
-        return
-    print(f"metrics changed between {a} and {b}, per task (tolerances: .ci/tolerances.yaml):")
+        return [f"no metric changed between {a} and {b}"]
+    lines = [f"metrics changed between {a} and {b}, per task (tolerances: .ci/tolerances.yaml):"]
+    lines.append("")
     for task, counts in sorted(summary.items()):
-        print(f"  {task}: " + ", ".join(f"{n} {mark}" for mark, n in sorted(counts.items())))
-    print("\n| verdict | file | metric | old | new |\n| --- | --- | --- | --- | --- |")
+        lines.append(f"- {task}: " + ", ".join(f"{n} {mark}" for mark, n in sorted(counts.items())))
+    lines += ["", "| verdict | file | metric | old | new |", "| --- | --- | --- | --- | --- |"]
     for _, _, path, name, old, new, mark in sorted(rows, key=lambda r: (not r[0], r[1]))[:SHOWN]:
-        print(f"| {mark} | {path} | {name} | {old} | {new} |")
+        lines.append(f"| {mark} | {path} | {name} | {old} | {new} |")
     if len(rows) > SHOWN:
-        print(f"... and {len(rows) - SHOWN} more (dvc metrics diff {a} {b} --all shows them)")
+        more = len(rows) - SHOWN
+        lines.append(f"... and {more} more (dvc metrics diff {a} {b} --all shows them)")
+    return lines
+
+
+def main(argv: list[str]) -> None:
+    a, b = (argv + ["HEAD~1", "HEAD"][len(argv) :])[:2]
+    print("\n".join(report_lines(a, b)))
 
 
 if __name__ == "__main__":
