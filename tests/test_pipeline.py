@@ -1,4 +1,5 @@
-"""End to end: the smoke profile through real DVC in a throwaway copy of the repository."""
+"""End to end: the smoke profile through real DVC in a throwaway copy of the repository
+(the session's `smoke_repo`, tests/conftest.py)."""
 
 import json
 import math
@@ -13,7 +14,6 @@ import yaml
 
 from tests.data import MIRROR
 
-ROOT = Path(__file__).resolve().parents[1]
 SHARED = MIRROR
 
 pytestmark = pytest.mark.skipif(
@@ -26,35 +26,6 @@ def sh(cmd: list[str], cwd: Path, env: dict) -> str:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout + proc.stderr
-
-
-@pytest.fixture(scope="module")
-def smoke_repo(tmp_path_factory):
-    """The working tree (tracked and untracked, not ignored) copied, committed, run in smoke."""
-    repo = tmp_path_factory.mktemp("pipeline") / "repo"
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    for name in filter(None, files):
-        src = ROOT / name
-        if src.is_file() and not name.startswith(("metrics/", "plots/", "results.md")):
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, repo / name)
-    (repo / "dvc.lock").unlink(missing_ok=True)
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    env.setdefault("RNN_DATA_MIRROR", str(SHARED))
-    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
-    sh(["git", "init", "-q"], repo, env)
-    sh([sys.executable, "-m", "stages.profile", "smoke"], repo, env)
-    sh([*git, "add", "-A"], repo, env)
-    sh([*git, "commit", "-qm", "smoke"], repo, env)
-    log = sh([sys.executable, "-m", "dvc", "repro"], repo, env)
-    return repo, env, log
 
 
 def numbers(tree) -> list[float]:
