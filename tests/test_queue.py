@@ -119,7 +119,7 @@ def test_exp_push_and_pull_carry_experiments_between_clones(queued, tmp_path):
     outputs); machine B, a fresh clone, pulls them, sees them, and can apply one."""
     repo, env, _ = queued
     origin, store = tmp_path / "origin.git", tmp_path / "dvc-store"
-    sh(["git", "init", "-q", "--bare", str(origin)], tmp_path, env)
+    sh(["git", "init", "-q", "--bare", "-b", "main", str(origin)], tmp_path, env)  # clones get main
     sh([*GIT, "push", "-q", str(origin), "main"], repo, env)
     dvc(["remote", "add", "--local", "-d", "store", str(store)], repo, env)
     dvc(["exp", "push", str(origin)], repo, env)
