@@ -283,9 +283,26 @@ def check_kills(repo: Path, stage: str, outs: list[str], upstream: list[str]) ->
             assert data == reference[name], f"{name} half-written (kill at {moment})"
         incomplete += done.keys() != reference.keys()
     assert incomplete, "no kill landed before the stage finished writing"
-    sh([*DVC, "repro", f"evaluate@{TASK}"], repo)
+    recover(repo)
     assert files_under(repo, outs) == reference  # complete again, and no temp left over
     assert_clean(repo)
+
+
+RWLOCK = Path(".dvc/tmp/rwlock")
+
+
+def recover(repo: Path) -> None:
+    """The next `dvc repro`. DVC writes its own .dvc/tmp/rwlock in place (not via a temp
+    file), so a kill -9 that lands in that write leaves it empty and DVC then refuses to
+    run with one message naming the file (treeverse/dvc#7615); deleting it is the fix the
+    README's fault table gives. Our outputs are not involved: they were checked above."""
+    cmd = [*DVC, "repro", f"evaluate@{TASK}"]
+    first = subprocess.run(cmd, cwd=repo, env=environment(), capture_output=True, text=True,
+                           timeout=300)  # fmt: skip
+    if first.returncode:
+        assert "Unable to read RWLock-file '.dvc/tmp/rwlock'" in first.stderr, first.stderr
+        (repo / RWLOCK).unlink()
+        sh(cmd, repo)
 
 
 def test_kill_during_prepare_keeps_raw_data_and_recovers(repo: Path):
