@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from stages.core.io import StageError
+from tests.conftest import working_tree_files
 from tests.data import MIRROR
 from tests.jena_fake import write_zip
 
@@ -131,14 +132,7 @@ def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The working tree copied (as tests/test_pipeline.py does), one seed, and
     `dvc repro evaluate@airline` run once: download, prepare, one training, evaluate."""
     repo = tmp_path_factory.mktemp("faults") / "repo"
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    for name in filter(None, listed):
+    for name in working_tree_files():
         src = ROOT / name
         if src.is_file() and not name.startswith(("metrics/", "plots/", "results.md")):
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
