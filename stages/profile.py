@@ -13,7 +13,7 @@ import yaml
 from stages.core.io import PARAMS_FILE, StageError, atomic_path, run_stage
 
 CONF_DIR = Path("conf")
-PROFILES = ("default", "smoke", "paper", "seeds")
+PROFILES = ("default", "smoke", "paper", "seeds", "full")
 
 
 def compose(
