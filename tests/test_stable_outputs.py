@@ -1,0 +1,69 @@
+"""Equal inputs, byte-equal training outputs.
+
+The project's rule "the cache never lies" needs a re-run of a train stage to reproduce
+every output file byte for byte: model.keras (Keras stamps a save date, memory addresses
+and member dates into the zip) and variant.json (no wall-clock time in it any more).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from stages.core.fit import build_compiled, set_determinism, stable_keras
+from stages.core.layouts import ArrayFeeds
+from tests.test_resume import ENV, SHARED, dji_project
+
+ARCH = {"layers": [{"type": "gru", "units": 4}], "head": {"units": 1}}
+
+
+def tiny_feeds(cfg: dict) -> ArrayFeeds:
+    """A few windows of a sine: 21 training pairs (a partial last batch), 11 validation."""
+    wave = np.sin(np.arange(48, dtype=np.float32) / 3)
+    x = np.stack([wave[i : i + 6] for i in range(36)])[..., None]
+    y = wave[6:42, None]
+    return ArrayFeeds((x[:21], y[:21]), (x[21:32], y[21:32]), {"test": x[32:]}, cfg)
+
+
+def test_stable_keras_drops_dates_and_addresses(tmp_path):
+    import keras
+
+    saved = []
+    for i in range(2):  # two models built alike: other addresses, same names and weights
+        keras.utils.clear_session()
+        set_determinism(3)
+        model = build_compiled(ARCH, tiny_feeds({}), {}, "test")
+        raw, stable = tmp_path / f"raw{i}.keras", tmp_path / f"stable{i}.keras"
+        model.save(raw)
+        stable_keras(raw, stable)
+        saved.append(stable.read_bytes())
+    assert saved[0] == saved[1]
+    with zipfile.ZipFile(tmp_path / "stable0.keras") as zf:
+        assert "date_saved" not in json.loads(zf.read("metadata.json"))
+        assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    loaded = keras.models.load_model(tmp_path / "stable0.keras")
+    assert loaded.count_params() == model.count_params()
+
+
+@pytest.mark.skipif(not (SHARED / "DJI.csv").exists(), reason="needs DJI.csv in the mirror")
+def test_a_train_stage_run_twice_writes_the_same_bytes(tmp_path):
+    root = tmp_path / "p"
+    dji_project(root, epochs=2)
+    out = root / "models" / "dji" / "dji-gru" / "s42"
+    runs = []
+    for _ in range(2):  # two processes: other memory addresses, other clock
+        subprocess.run(
+            [sys.executable, "-m", "stages.train", "dji-gru-s42"], cwd=root, env=ENV, check=True
+        )
+        runs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert set(runs[0]) == {"model.keras", "weights.npz", "predictions.npz", "variant.json"}
+    for name, data in runs[0].items():
+        assert runs[1][name] == data, f"{name} differs between two equal runs"
+    assert "train_seconds" not in json.loads(runs[0]["variant.json"])
+    log = root / "logs" / "train" / "dji" / "dji-gru" / "s42.json"
+    assert json.loads(log.read_text())["train_seconds"] > 0
