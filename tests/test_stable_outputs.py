@@ -1,4 +1,4 @@
-"""Equal inputs, byte-equal training outputs.
+"""Equal inputs, byte-equal training outputs; and the validation cache changes no number.
 
 The project's rule "the cache never lies" needs a re-run of a train stage to reproduce
 every output file byte for byte: model.keras (Keras stamps a save date, memory addresses
@@ -11,15 +11,30 @@ import json
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from stages.core.fit import build_compiled, set_determinism, stable_keras
+from stages.core.fit import Checkpoint, build_compiled, fit, set_determinism, stable_keras
 from stages.core.layouts import ArrayFeeds
+from stages.core.schema import Train
 from tests.test_resume import ENV, SHARED, dji_project
 
 ARCH = {"layers": [{"type": "gru", "units": 4}], "head": {"units": 1}}
+
+
+class Curves:
+    """DVCLive's two calls, recorded."""
+
+    def __init__(self):
+        self.values: list[tuple[str, float]] = []
+
+    def log_metric(self, name: str, value: float) -> None:
+        self.values.append((name, value))
+
+    def next_step(self) -> None:
+        self.values.append(("step", 0.0))
 
 
 def tiny_feeds(cfg: dict) -> ArrayFeeds:
@@ -28,6 +43,31 @@ def tiny_feeds(cfg: dict) -> ArrayFeeds:
     x = np.stack([wave[i : i + 6] for i in range(36)])[..., None]
     y = wave[6:42, None]
     return ArrayFeeds((x[:21], y[:21]), (x[21:32], y[21:32]), {"test": x[32:]}, cfg)
+
+
+def curves(tmp_path: Path, **knobs) -> list[tuple[str, float]]:
+    cfg = {"epochs": 3, "batch_size": 4, "checkpoint_every": 1e9, **knobs}
+    feeds = tiny_feeds(cfg)
+    set_determinism(7)
+    model = build_compiled(ARCH, feeds, cfg, "test")
+    live = Curves()
+    fit(model, feeds, cfg, "test", 7, live, Checkpoint(tmp_path / "ckpt", "x"))
+    return live.values
+
+
+def test_cached_validation_logs_the_same_numbers(tmp_path):
+    reference = curves(tmp_path, cache_validation=False)
+    assert len(reference) == 9  # loss, val_loss and a step for each of 3 epochs
+    assert curves(tmp_path) == reference  # validation pipeline built once (the default)
+
+
+def test_cache_validation_is_a_checked_bool():
+    assert (
+        Train(epochs=1).cache_validation
+        and not Train(epochs=1, cache_validation=False).cache_validation
+    )
+    with pytest.raises(ValueError, match="cache_validation"):
+        Train(epochs=1, cache_validation="sometimes")
 
 
 def test_stable_keras_drops_dates_and_addresses(tmp_path):

@@ -257,6 +257,7 @@ def fit(
     for logs in state["logs"]:  # replay the finished epochs, so the curves are whole
         log_epoch(live, logs, standardize_metric_name)
     checkpoint.folder.mkdir(parents=True, exist_ok=True)
+    validation = validation_data(feeds, bool(cfg.get("cache_validation", True)) and not strategy)
     saved_at = time.monotonic()
     while state["epoch"] < epochs and not state["stopped"]:
         epoch = state["epoch"]
@@ -264,7 +265,7 @@ def fit(
         reseed(model, seed, epoch)
         if feeds.stateful:
             reset_states(model)
-        history = model.fit(**feeds.epoch(epoch), validation_data=feeds.validation, verbose=0)
+        history = model.fit(**feeds.epoch(epoch), validation_data=validation, verbose=0)
         logs = {k: float(v[-1]) for k, v in history.history.items()}
         if update(state, logs, has_val, patience, min_delta) and restore_best:
             best_weights = model.get_weights()
@@ -288,6 +289,24 @@ def fit(
     if has_val:
         summary.update(best_epoch=state["best_epoch"], best_val_loss=state["best"])
     return model, summary
+
+
+def validation_data(feeds, cache: bool = True):
+    """The validation pairs as a tf.data pipeline built once for the whole run.
+
+    model.fit given arrays builds (and traces) a new input pipeline on every call, and
+    fit is called once per epoch (every epoch is reseeded); a ready dataset is only
+    iterated. Same batches as model.fit would make (its batch size, in order, float32),
+    so the validation loss is the same to the bit. Under a tf.distribute strategy the
+    arrays are passed as before (the strategy shards what it is given).
+    """
+    val = feeds.validation
+    if not cache or not isinstance(val, tuple):
+        return val
+    import tensorflow as tf
+
+    arrays = tuple(np.asarray(a, dtype=np.float32) if a.dtype.kind == "f" else a for a in val)
+    return tf.data.Dataset.from_tensor_slices(arrays).batch(feeds.batch_size)
 
 
 def load_checkpoint(path: Path, strategy=None):
