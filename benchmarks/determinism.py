@@ -85,7 +85,9 @@ def train(root: Path, params: dict, name: str, setting: dict) -> tuple[np.ndarra
     out = root / "models" / params[group][name]["task"] / name
     preds = np.load(out / "predictions.npz")
     key = "test" if "test" in preds.files else "log2p"
-    seconds = json.loads((out / "variant.json").read_text())["train_seconds"]
+    task = params[group][name]["task"]  # train times are logged outside the outputs
+    log = next((root / "logs" / "train" / task / name).glob("*.json"))
+    seconds = json.loads(log.read_text())["train_seconds"]
     return preds[key].astype(np.float64), seconds
 
 

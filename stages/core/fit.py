@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import sys
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ from stages.core.io import (
     CHECKPOINTS_DIR,
     LIVE_DIR,
     MODELS_DIR,
+    ZIP_EPOCH,
     StageError,
     atomic_path,
     live_dir,
@@ -52,6 +55,13 @@ from stages.core.io import (
 )
 
 SEED_STATE = "seed_generator_state"
+# wall-clock training times, one JSON per run; git-ignored and no DVC output
+LOGS_DIR = Path("logs/train")
+
+
+def times_log(task: str, name: str, seed: int, logs: Path = LOGS_DIR) -> Path:
+    """Where the training time of one (variant, seed) run is logged."""
+    return logs / task / name / f"s{seed}.json"
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -105,11 +115,44 @@ def fingerprint(variant: dict, seed: int, data_dir: Path) -> str:
 
 
 def save_keras(model, path: Path) -> None:
-    """Save atomically; Keras picks the format from the suffix, so the temp keeps it."""
+    """Save atomically; Keras picks the format from the suffix, so the temp keeps it.
+
+    The file is rewritten byte-stable (`stable_keras`): equal weights, equal bytes, so a
+    re-run with equal inputs leaves DVC's hash of the output unchanged.
+    """
     with atomic_path(path) as tmp:
         staged = tmp.with_suffix(".keras")
         model.save(staged)
-        staged.replace(tmp)
+        stable_keras(staged, tmp)
+        staged.unlink()
+
+
+def stable_keras(source: Path, target: Path) -> None:
+    """Copy a .keras zip without what changes from save to save of the same model.
+
+    Keras stamps metadata.json with the save date, numbers shared objects in config.json
+    by their memory address (id()) and dates the weights member with the clock. Here the
+    date is dropped, the addresses become 0, 1, 2, ... in order of first appearance (which
+    keeps the sharing: load_model only matches equal ids) and every member is dated 1980.
+    """
+    with zipfile.ZipFile(source) as zf:
+        members = {info.filename: zf.read(info) for info in zf.infolist()}
+    if "metadata.json" in members:
+        meta = json.loads(members["metadata.json"])
+        meta.pop("date_saved", None)
+        members["metadata.json"] = json.dumps(meta).encode()
+    if "config.json" in members:
+        ids: dict[str, int] = {}
+        members["config.json"] = re.sub(
+            rb'"shared_object_id": (\d+)',
+            lambda m: b'"shared_object_id": %d' % ids.setdefault(m.group(1), len(ids)),
+            members["config.json"],
+        )
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
 
 
 class Checkpoint:
@@ -214,6 +257,7 @@ def fit(
     for logs in state["logs"]:  # replay the finished epochs, so the curves are whole
         log_epoch(live, logs, standardize_metric_name)
     checkpoint.folder.mkdir(parents=True, exist_ok=True)
+    validation = validation_data(feeds, bool(cfg.get("cache_validation", True)) and not strategy)
     saved_at = time.monotonic()
     while state["epoch"] < epochs and not state["stopped"]:
         epoch = state["epoch"]
@@ -221,7 +265,7 @@ def fit(
         reseed(model, seed, epoch)
         if feeds.stateful:
             reset_states(model)
-        history = model.fit(**feeds.epoch(epoch), validation_data=feeds.validation, verbose=0)
+        history = model.fit(**feeds.epoch(epoch), validation_data=validation, verbose=0)
         logs = {k: float(v[-1]) for k, v in history.history.items()}
         if update(state, logs, has_val, patience, min_delta) and restore_best:
             best_weights = model.get_weights()
@@ -245,6 +289,24 @@ def fit(
     if has_val:
         summary.update(best_epoch=state["best_epoch"], best_val_loss=state["best"])
     return model, summary
+
+
+def validation_data(feeds, cache: bool = True):
+    """The validation pairs as a tf.data pipeline built once for the whole run.
+
+    model.fit given arrays builds (and traces) a new input pipeline on every call, and
+    fit is called once per epoch (every epoch is reseeded); a ready dataset is only
+    iterated. Same batches as model.fit would make (its batch size, in order, float32),
+    so the validation loss is the same to the bit. Under a tf.distribute strategy the
+    arrays are passed as before (the strategy shards what it is given).
+    """
+    val = feeds.validation
+    if not cache or not isinstance(val, tuple):
+        return val
+    import tensorflow as tf
+
+    arrays = tuple(np.asarray(a, dtype=np.float32) if a.dtype.kind == "f" else a for a in val)
+    return tf.data.Dataset.from_tensor_slices(arrays).batch(feeds.batch_size)
 
 
 def load_checkpoint(path: Path, strategy=None):
@@ -322,6 +384,7 @@ def train_variant(
     models: Path = MODELS_DIR,
     live_root: Path = LIVE_DIR,
     checkpoints: Path = CHECKPOINTS_DIR,
+    logs: Path = LOGS_DIR,
 ) -> dict[str, Any]:
     """Build, fit, predict and save one variant: what every train stage does.
 
@@ -339,8 +402,8 @@ def train_variant(
     arch = arch or require(variant, "model", where)
     check(cfg, arch, f"{where}.train")
     strategy = make_strategy(cfg, f"{where}.train")  # None for none; multi_worker: first
-    (models, live_root, checkpoints), scratch = output_dirs(
-        strategy, (models, live_root, checkpoints)
+    (models, live_root, checkpoints, logs), scratch = output_dirs(
+        strategy, (models, live_root, checkpoints, logs)
     )
     set_determinism(seed)
     model = build_compiled(arch, feeds, cfg, where, strategy)
@@ -360,10 +423,11 @@ def train_variant(
     if extras:
         for filename, data in extras(model).items():
             write_json(out / filename, data)
-    # wall time goes beside the model, not into metrics: metrics must be byte-identical
-    # between two runs, and seconds never are
     record = {"name": name, "seed": seed, **variant, "batch_size": feeds.batch_size}
-    save_outputs(model, out, feeds.predict(model), {**record, "train_seconds": round(seconds, 1)})
+    save_outputs(model, out, feeds.predict(model), record)
+    # wall time goes to a git- and DVC-ignored log, never into an output: equal inputs
+    # must give byte-equal outputs, and seconds never repeat
+    write_json(times_log(task, name, seed, logs), {"train_seconds": round(seconds, 1)})
     checkpoint.clear()
     if scratch:  # a multi-worker non-chief: its copy of the outputs is not kept
         shutil.rmtree(scratch, ignore_errors=True)

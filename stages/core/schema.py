@@ -443,6 +443,7 @@ class Train(Strict):
     eval_batch_size: PosInt | None = None
     shuffle: bool = True
     steps_per_epoch: PosInt | None = None
+    cache_validation: bool = True
     train_stride: PosInt | None = None
     early_stopping: EarlyStopping | None = None
     restore_best: bool = False
