@@ -77,6 +77,8 @@ def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]
             test = splits.get("test", {})
             role = "reference baseline" if name == ref else "baseline"
             label = name if kind == "model" else f"_{name}_ ({role})"
+            if kind == "model" and test.get("hybrid"):  # a network on classical residuals
+                label = f"{name} (hybrid: {test['hybrid']})"
             rows.append(
                 f"| {task} | {label} | {with_ci(test, 'rmse_orig')} {units} | "
                 f"{with_ci(test, 'mae_orig')} | {n_seeds(test)} | {with_ci(test, 'skill')} | "

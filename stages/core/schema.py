@@ -456,6 +456,7 @@ class Variant(Strict):
 
     task: str
     reverse: bool = False
+    hybrid: str | None = None  # a `classical:` name: the network learns its residuals
     model: Model
     train: Train
 
