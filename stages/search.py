@@ -180,15 +180,17 @@ def queue_tasks(status: str) -> dict[str, tuple[str, str]]:
 
 
 def wait(new: set[str], poll_s: float = POLL_S) -> dict[str, tuple[str, str]]:
-    """Poll the queue until every task in `new` has finished, printing each as it does."""
-    started, reported = time.monotonic(), set()
+    """Poll the queue until every task in `new` has finished, printing each change of
+    state (started, finished) with the minutes since the wait began."""
+    started, seen, done = time.monotonic(), {}, 0
     while True:
         tasks = {t: v for t, v in queue_tasks(dvc(["queue", "status"])).items() if t in new}
         for task, (name, state) in sorted(tasks.items()):
-            if state not in ACTIVE and task not in reported:
-                reported.add(task)
+            if seen.get(task) != state:
+                seen[task] = state
+                done += state not in ACTIVE
                 minutes = (time.monotonic() - started) / 60
-                print(f"[{len(reported)}/{len(new)}] {name}: {state} ({minutes:.1f} min)")
+                print(f"[{done}/{len(new)} done] {name}: {state} ({minutes:.1f} min)", flush=True)
         if all(state not in ACTIVE for _, state in tasks.values()):
             return tasks
         time.sleep(poll_s)
