@@ -168,6 +168,24 @@ def dvc(args: list[str], timeout: float = 600) -> str:
 # ----------------------------------------------------------------------------- the queue
 
 
+def start_workers() -> None:
+    """`dvc queue start -j 1`. Its worker is a detached process that keeps any pipe it
+    inherits open until the queue is empty, so its output goes to a file, not a pipe."""
+    args = ["queue", "start", "-j", "1"]
+    with tempfile.TemporaryFile("w+") as err:
+        done = subprocess.run(
+            [sys.executable, "-m", "dvc", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            timeout=600,
+            check=False,
+        )
+        if done.returncode != 0:
+            err.seek(0)
+            tail = err.read()[-STDERR_TAIL:].strip()
+            raise StageError(f"`dvc {shlex.join(args)}` failed (exit {done.returncode}):\n{tail}")
+
+
 def queue_tasks(status: str) -> dict[str, tuple[str, str]]:
     """`dvc queue status` as {task id: (experiment name, state)}; the table's rows are
     `<task> <name> <created...> <state>`, the header and worker lines are skipped."""
@@ -208,7 +226,7 @@ def run(name: str, extra: dict[str, Any]) -> Path:
     if not new:
         raise StageError(f"`{shlex.join(cmd)}` queued nothing; see `dvc queue status`.")
     print(f"queued {len(new)} experiment(s); dvc queue start -j 1", flush=True)
-    dvc(["queue", "start", "-j", "1"])
+    start_workers()
     wait(new)
     return export(name, extra)
 
@@ -218,12 +236,15 @@ def run(name: str, extra: dict[str, Any]) -> Path:
 
 def experiments(shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every experiment of `dvc exp show --json` (HEAD's, the workspace row left out) as
-    {name, rev, status, timestamp, params, metrics}, in the order DVC lists them."""
+    {name, rev, status, timestamp, params, metrics}, in the order DVC lists them. The
+    status is the queue executor's state (success / failed / queued / running),
+    capitalised as `dvc queue status` prints it; one run outside the queue has none."""
     found = []
     for baseline in shown:
         if baseline.get("rev") == "workspace":
             continue
         for exp_range in baseline.get("experiments") or []:
+            state = ((exp_range.get("executor") or {}).get("state") or "success").capitalize()
             for rev in exp_range.get("revs") or []:
                 data = rev.get("data") or {}
                 params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
@@ -232,10 +253,9 @@ def experiments(shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 }
                 found.append(
                     {
-                        "name": rev.get("name") or rev.get("rev"),
+                        "name": rev.get("name") or exp_range.get("name") or rev.get("rev"),
                         "rev": rev.get("rev"),
-                        "status": data.get("status")
-                        or ("Failed" if rev.get("error") else "Success"),
+                        "status": "Failed" if rev.get("error") else state,
                         "timestamp": data.get("timestamp") or "",
                         "params": params,
                         "metrics": metrics,
@@ -331,8 +351,9 @@ def document(
     if all(r["status"] == "missing" for r in rows):
         raise StageError(
             f"search '{name}': no experiment of HEAD matches any of its {len(rows)} grid "
-            f"points{' with ' + str(extra) if extra else ''}; run it first: "
-            f"python -m stages.search run {name}"
+            f"points{' with ' + str(extra) if extra else ''} (experiments belong to the "
+            "commit they ran from: `dvc exp show -A` lists all; check that commit out to "
+            f"export them); run it first: python -m stages.search run {name}"
         )
     best = winner(rows, search["select"]["goal"])
     return {
