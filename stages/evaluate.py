@@ -160,10 +160,11 @@ def linear_ar_forecast(data: TaskData, split: str) -> np.ndarray:
 
 
 def evaluate_model(
-    data: TaskData, name: str, seed: int, variant: dict, models: Path, extra=()
+    data: TaskData, name: str, seed: int, variant: dict, models: Path, extra=(), base=None
 ) -> tuple[dict, dict]:
     """Scores per split for one trained run (its variant.json as `variant`), plus the
-    numpy reference check on test."""
+    numpy reference check on test. `base`: a hybrid's classical forecasts in model space,
+    added to the network's residual forecasts before anything is scored."""
     out_dir = model_dir(data.meta["task"], name, seed, models)
     preds = load_npz(out_dir / "predictions.npz")
     metrics, orig_preds = {}, {}
@@ -171,6 +172,8 @@ def evaluate_model(
         if not len(data.positions(split)):
             continue
         scaled = data.scored(split, preds[split]).astype(np.float64)
+        if base is not None:
+            scaled = scaled + base[split]
         orig = data.to_original(split, scaled)
         metrics[split] = data.score(split, scaled, orig, extra)
         orig_preds[split] = orig
@@ -204,13 +207,28 @@ def evaluate_variant(
     (the mean of the seeds' forecasts in original units), which the significance test
     and the plots use."""
     per_seed, preds = {}, {}
+    hybrid = hybrid_base(data, cfg, next(iter(runs.values())), name)
     for seed, record in runs.items():
         per_seed[seed], preds[seed] = evaluate_model(
-            data, name, seed, record, models, cfg.get("extra_metrics") or []
+            data, name, seed, record, models, cfg.get("extra_metrics") or [], hybrid
         )
         add_skill(per_seed[seed], base, baselines.reference(cfg))
     ensemble = {split: np.mean([p[split] for p in preds.values()], axis=0) for split in preds[seed]}
     return over_seeds(per_seed), ensemble
+
+
+def hybrid_base(data: TaskData, cfg: dict, record: dict, name: str) -> dict | None:
+    """A hybrid variant's classical forecasts per split in model space (fitted on the
+    training rows only, as in training: stages/core/hybrid.py); None for a plain network."""
+    if not record.get("hybrid"):
+        return None
+    from stages.core.hybrid import base_in_model_space, classical_spec
+
+    where = f"variants.{name}"
+    spec = classical_spec(cfg.get("classical"), record["hybrid"], where)
+    positions = {split: data.positions(split) for split in SPLITS}
+    fit_stop = int(data.meta["bounds"][0])
+    return base_in_model_space(data.transform, data.observed, positions, fit_stop, spec, where)
 
 
 def add_forecast_verdicts(
@@ -302,6 +320,9 @@ def evaluate_task(
         add_forecast_verdicts(
             data, model_metrics[name], model_preds[name], base_metrics, base_preds
         )
+        hybrid = next(iter(runs.values())).get("hybrid")
+        if hybrid:  # the results table marks it (stages/report.py)
+            model_metrics[name]["test"]["hybrid"] = hybrid
     ref_name = baselines.reference(cfg)
     result = {"models": model_metrics, "baselines": base_metrics}
     named = {**model_preds, **{f"baseline:{k}": v for k, v in base_preds.items()}}

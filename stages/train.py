@@ -59,6 +59,11 @@ def train(
 
     window = require(section(params, "tasks", task), "window", f"tasks.{task}")
     feeds = forecast_feeds(task, window, variant, seed, prepared)
+    if variant.get("hybrid"):  # a network on a classical model's residuals
+        from stages.core.hybrid import residual_feeds
+
+        task_cfg = section(params, "tasks", task)
+        feeds = residual_feeds(feeds, task, task_cfg, variant, f"variants.{name}", prepared)
     return train_variant(
         name, variant, f"variants.{name}", feeds, seed, prepared / task,
         models=models, live_root=live_root, **dirs,

@@ -114,6 +114,29 @@ def test_a_queued_grid_runs_on_two_workers_and_shows_both(queued):
         assert ran == EXPECTED_STAGES, log  # the rest came from the cache
 
 
+def test_a_search_export_reads_the_live_queue(queued, monkeypatch):
+    """stages/search.py's export on this grid: dvc exp show's params matched to the grid
+    points, the validation metric read from each experiment's commit (tests/test_search.py
+    covers the rest offline)."""
+    from stages import search
+
+    repo, env, _ = queued
+    entry = {
+        "about": "epochs",
+        "targets": ["evaluate@airline"],
+        "grid": {GRID_KEY: list(GRID)},
+        "set": {"profile": "smoke"},
+        "select": {"file": "metrics/airline.json", "key": f"models.{VARIANT}.val.rmse_orig",
+                   "goal": "min"},
+    }  # fmt: skip
+    monkeypatch.chdir(repo)  # git show <experiment>:metrics/airline.json runs here
+    shown_json = json.loads(dvc(["exp", "show", "--json"], repo, env, timeout=180))
+    doc = search.document("epochs", entry, shown_json, {})
+    assert [r["params"][GRID_KEY] for r in doc["rows"]] == list(GRID)
+    assert [r["status"] for r in doc["rows"]] == ["Success", "Success"]
+    assert all(isinstance(r["metric"], float) for r in doc["rows"]) and doc["winner"] in (0, 1)
+
+
 def test_exp_push_and_pull_carry_experiments_between_clones(queued, tmp_path):
     """Machine A pushes its experiments to a git remote (refs) and a DVC remote (their
     outputs); machine B, a fresh clone, pulls them, sees them, and can apply one."""

@@ -1,0 +1,125 @@
+"""Hybrid variants: a recurrent network trained on the residuals of a classical model.
+
+`variants.<name>.hybrid: <classical name>` names one entry of the task's `classical:` list
+(stages/core/classical.py). That model's parameters are estimated on the TRAINING rows
+only; with them fixed, a Kalman filter (or the ETS recursions) runs over the whole series
+and gives the one-step forecast at every target position of every split, each from the
+rows before it (nothing from validation or test can move a parameter). The network learns,
+in the task's model space, target - classical forecast from its usual input window; its
+forecast is classical + network. Training stage and evaluation call `base_in_model_space`
+with the same inputs, so they add back exactly what was subtracted, and the evaluation
+scores the combined forecast in original units on the baselines' own targets.
+
+Why residuals: the airline model and ARIMA already capture the linear seasonal and
+autoregressive structure; a small network then only has to learn what is left (the
+nonlinear part), which a few dozen training windows can support.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stages.core import classical
+from stages.core.io import StageError
+from stages.core.transforms import Transform
+
+
+def classical_spec(specs: list[dict] | None, name: str, where: str) -> dict:
+    """The task's `classical:` entry called `name`, or an error naming the params key."""
+    for spec in specs or []:
+        if isinstance(spec, dict) and spec.get("name") == name:
+            return spec
+    known = ", ".join(str(s.get("name")) for s in specs or [] if isinstance(s, dict)) or "none"
+    raise StageError(
+        f"params.yaml: {where}.hybrid is {name!r}, which is not in the task's `classical:` "
+        f"list (known: {known})."
+    )
+
+
+def classical_forecasts(
+    observed: np.ndarray, positions: np.ndarray, fit_stop: int, spec: dict, where: str
+) -> np.ndarray:
+    """One-step forecasts in original units at sorted `positions` (any split), parameters
+    estimated on observed[:fit_stop] only (the same fitting code as the baselines)."""
+    kind = spec.get("kind")
+    if kind not in classical.KINDS:
+        raise StageError(f"params.yaml: {where}.hybrid: classical kind {kind!r} is unknown.")
+    baseline, allowed = classical.KINDS[kind]
+    classical.check_keys(spec, allowed, where, spec["name"])
+    log = classical.flag(spec, "log", where, spec["name"])
+    series = classical.transform(
+        np.asarray(observed[: positions[-1] + 1], dtype=np.float64), log, where, spec["name"]
+    )
+    with classical.one_blas_thread():
+        pred, _info = baseline(series, positions, fit_stop, spec, where)
+    pred = np.asarray(pred, dtype=np.float64)
+    return np.exp(pred) if log else pred
+
+
+def base_in_model_space(
+    transform: Transform,
+    observed: np.ndarray,
+    positions: dict[str, np.ndarray],
+    fit_stop: int,
+    spec: dict,
+    where: str,
+) -> dict[str, np.ndarray]:
+    """{split: classical forecast in the task's model space} at each split's positions
+    (flat). The network's target is y - this; its forecast is this + network output."""
+    parts = {k: np.asarray(v, dtype=np.int64).reshape(-1) for k, v in positions.items()}
+    everything = np.unique(np.concatenate([p for p in parts.values() if len(p)]))
+    first_valid = transform.difference  # a difference needs the value `difference` back
+    if everything[0] < 1 + first_valid:
+        raise StageError(f"params.yaml: {where}.hybrid: a target has no history before it.")
+    orig = classical_forecasts(observed, everything, fit_stop, spec, where)
+    lookup = dict(zip(everything.tolist(), orig, strict=True))
+    out = {}
+    for split, pos in parts.items():
+        fc = np.array([lookup[p] for p in pos.tolist()], dtype=np.float64)
+        out[split] = transform.target_to_model(fc, observed, pos) if len(pos) else fc
+    return out
+
+
+def train_positions(task: str, window: dict, variant: dict, meta: dict, data: dict, prepared):
+    """Target positions of the training windows the fit uses (train_stride re-windows)."""
+    from stages.core import windows
+    from stages.core.io import load_npz
+
+    stride = variant["train"].get("train_stride")
+    if not stride:
+        return data["train"]["positions"].reshape(-1)
+    difference = int(meta["transform"]["difference"])
+    pos = windows.sliding_positions(0, meta["bounds"][0], window, difference, int(stride))
+    if meta.get("span_gaps") is False:  # the same windows layouts.restrided leaves out
+        gaps = load_npz(prepared / task / "series.npz")["gap_before"]
+        pos = pos[~windows.spanning_gap(pos, gaps, window, difference)]
+    return pos
+
+
+def residual_feeds(feeds, task: str, task_cfg: dict, variant: dict, where: str, prepared):
+    """Turn a sliding layout's feeds into residual feeds: training and validation targets
+    become target - classical forecast (model space). Predictions stay the network's own
+    output; evaluation adds the classical forecast back (`base_in_model_space`)."""
+    from stages.core.io import load_npz
+    from stages.core.layouts import load_splits
+
+    window = task_cfg["window"]
+    if window.get("layout", "sliding") != "sliding" or int(window.get("horizon", 1)) != 1:
+        raise StageError(f"params.yaml: {where}.hybrid needs a sliding layout with horizon 1.")
+    spec = classical_spec(task_cfg.get("classical"), variant["hybrid"], where)
+    data, meta = load_splits(task, prepared)
+    observed = load_npz(prepared / task / "series.npz")["target"]
+    positions = {
+        "train": train_positions(task, window, variant, meta, data, prepared),
+        "val": data["val"]["positions"].reshape(-1),
+    }
+    base = base_in_model_space(
+        Transform.from_dict(meta["transform"]), observed, positions, int(meta["bounds"][0]),
+        spec, where,
+    )  # fmt: skip
+    x, y = feeds.train
+    feeds.train = (x, y - base["train"].reshape(y.shape).astype(y.dtype))
+    if feeds.validation is not None:
+        xv, yv = feeds.validation
+        feeds.validation = (xv, yv - base["val"].reshape(yv.shape).astype(yv.dtype))
+    return feeds
