@@ -16,6 +16,7 @@ Every layout offers the same few members:
 | indexed   | jena               | window-end rows only; each batch gathered on the fly     |
 | sentiment | imdb               | padded word ids per review (pad_ids)                     |
 | charlm    | warpeace           | non-overlapping character sequences (chunks)             |
+| streams   | warpeace, stateful | batch_size contiguous streams, state carried (TBPTT)     |
 
 Adding a layout: write a class with those members (ArrayFeeds covers anything that fits
 in memory as arrays) and a builder, and register the builder in FORECAST_LAYOUTS (or call
@@ -120,6 +121,47 @@ class CharFeeds(ArrayFeeds):
                 correct.append((probs.argmax(-1) == truth).ravel())
             out[f"{split}_log2p"] = np.concatenate(log2p).astype(np.float32)
             out[f"{split}_correct"] = np.concatenate(correct)
+        return out
+
+
+class StreamFeeds(CharFeeds):
+    """Truncated backpropagation through the book (`model.stateful: true`): the training
+    text as batch_size contiguous streams (windows.streams) whose states carry from one
+    batch to the next, reset before every epoch; no shuffling.
+
+    Held-out text is scored the same way, as batch_size continuous streams of its own
+    from a zero state, so each character is predicted from all the text before it in its
+    stream (as the n-gram sees its whole order), not from a cold window. Validation
+    during fit starts from a zero state too (a callback resets it).
+    """
+
+    stateful = True
+
+    def __init__(self, ids: dict, length: int, cfg: dict):
+        size = int(cfg.get("batch_size") or DEFAULT_BATCH)
+        parts = {split: windows.streams(ids[split], size, length) for split in SPLITS}
+        super().__init__(parts["train"], parts["val"], parts["test"], {**cfg, "shuffle": False})
+        self.batch_size = size
+
+    def epoch(self, epoch: int) -> dict:
+        import keras
+
+        class ResetBeforeValidation(keras.callbacks.Callback):
+            def on_test_begin(self, logs=None):
+                reset_states(self.model)
+
+        return {**super().epoch(epoch), "callbacks": [ResetBeforeValidation()]}
+
+    def predict(self, model) -> dict[str, np.ndarray]:
+        out = {}
+        for split, (x, y) in self.held_out.items():
+            reset_states(model)
+            probs = model.predict(x, batch_size=self.batch_size, verbose=0)
+            p = np.take_along_axis(probs, y[..., None], axis=-1)[..., 0]
+            log2p = np.log2(np.maximum(p, 1e-12))
+            correct = probs.argmax(-1) == y
+            out[f"{split}_log2p"] = windows.stream_order(log2p, self.batch_size).astype(np.float32)
+            out[f"{split}_correct"] = windows.stream_order(correct, self.batch_size)
         return out
 
 
@@ -272,7 +314,10 @@ def sentiment_feeds(ids: dict, variant: dict, where: str) -> ArrayFeeds:
 
 
 def charlm_feeds(ids: dict, variant: dict, where: str) -> CharFeeds:
-    """Seed 004's non-overlapping sequences of the training, validation and test text."""
+    """Seed 004's non-overlapping sequences of the training, validation and test text;
+    with `model.stateful: true`, contiguous streams through each split (StreamFeeds)."""
     length = int(require(variant.get("inputs", {}), "seq_length", f"{where}.inputs"))
+    if variant.get("model", {}).get("stateful"):
+        return StreamFeeds(ids, length, variant["train"])
     train, val, test = (windows.chunks(ids[split], length) for split in SPLITS)
     return CharFeeds(train, val, test, variant["train"])
