@@ -1,5 +1,8 @@
 """Stage `report`: the results table in results.md, generated from metrics/<task>.json,
-and results.html, one page with that table and every task's committed figures.
+and results.html, one page with that table, the searches and every task's figures.
+
+The searches are experiments/<search>.json (stages/search.py export), one table each;
+README.md's searches block is their copy, refreshed with `--readme` like the results.
 
 README.md carries a copy between markers; `python -m stages.report --readme` refreshes it
 and a test fails when the two differ, so the README never shows a number typed by hand.
@@ -29,6 +32,8 @@ RESULTS = Path("results.md")
 PAGE = Path("results.html")
 README = Path("README.md")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+EXPERIMENTS = Path("experiments")  # experiments/<search>.json: stages/search.py export
+SEARCH_BEGIN, SEARCH_END = "<!-- searches:begin -->", "<!-- searches:end -->"
 
 
 def fmt(value: float | None) -> str:
@@ -201,14 +206,73 @@ def sample_lines(task: str, metrics_dir: Path = METRICS_DIR) -> list[str]:
     return lines
 
 
-def sync_readme(table: str, readme: Path = README) -> bool:
+def short_names(keys: list[str]) -> list[str]:
+    """Each dotted grid key cut to its shortest ending that still tells it from the others
+    (variants.x.train.learning_rate -> learning_rate), for table headers."""
+    for depth in range(1, max((k.count(".") + 1 for k in keys), default=1) + 1):
+        names = [".".join(k.split(".")[-depth:]) for k in keys]
+        if len(set(names)) == len(names):
+            return names
+    return keys
+
+
+def cell(value: Any) -> str:
+    """A grid value in a table cell: floats to four digits, the rest as JSON would."""
+    if isinstance(value, float):
+        return fmt(value)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def search_table(doc: dict[str, Any]) -> list[str]:
+    """One search: what it searched, one row per grid point (the winner in bold), and which
+    validation number chose the winner."""
+    keys, select = list(doc["grid"]), doc["select"]
+    metric = select["key"].rsplit(".", 1)[-1]
+    profiles = sorted({str(r.get("profile")) for r in doc["rows"] if r.get("profile")})
+    where = f"profile `{', '.join(profiles)}`; " if profiles else ""
+    lines = [
+        "",
+        f"**{doc['search']}**: {doc['about']} ({where}targets "
+        f"{', '.join(f'`{t}`' for t in doc['targets'])}).",
+        "",
+        "| " + " | ".join(short_names(keys)) + f" | Validation {metric} | Status | Experiment |",
+        "| --- " * (len(keys) + 3) + "|",
+    ]
+    for i, row in enumerate(doc["rows"]):
+        cells = [cell(row["params"][k]) for k in keys] + [fmt(row["metric"])]
+        if i == doc["winner"]:
+            cells = [f"**{c}**" for c in cells]
+        lines.append(f"| {' | '.join(cells)} | {row['status']} | {row['experiment'] or ''} |")
+    goal = "lowest" if select["goal"] == "min" else "highest"
+    lines += [
+        "",
+        f"Winner (bold): the {goal} `{select['key']}` in `{select['file']}`, a validation "
+        "number; the test split chose nothing.",
+    ]
+    return lines
+
+
+def render_searches(exp_dir: Path = EXPERIMENTS) -> str:
+    """Every committed search (experiments/*.json, by name) as a table."""
+    lines = []
+    for path in sorted(exp_dir.glob("*.json")):
+        lines += search_table(json.loads(path.read_text(encoding="utf-8")))
+    if not lines:
+        return (
+            "No search has been committed yet: `python -m stages.search run <name>` "
+            "writes `experiments/<name>.json`.\n"
+        )
+    return "\n".join(lines[1:]) + "\n"
+
+
+def sync_readme(table: str, readme: Path = README, begin: str = BEGIN, end: str = END) -> bool:
     """Replace the README block between the markers; True when it changed."""
     text = readme.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise StageError(f"{readme}: markers {BEGIN} / {END} not found; add them around the table.")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{BEGIN}\n{table}{END}{tail}"
+    if begin not in text or end not in text:
+        raise StageError(f"{readme}: markers {begin} / {end} not found; add them around the table.")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{begin}\n{table}{end}{tail}"
     if new != text:
         with atomic_path(readme) as tmp:
             tmp.write_text(new, encoding="utf-8")
@@ -222,10 +286,15 @@ def titles(params: dict[str, Any]) -> dict[str, str]:
 
 
 def html_page(
-    params: dict[str, Any], table: str, plots_dir: Path = PLOTS_DIR, page_path: Path = PAGE
+    params: dict[str, Any],
+    table: str,
+    plots_dir: Path = PLOTS_DIR,
+    page_path: Path = PAGE,
+    exp_dir: Path = EXPERIMENTS,
 ) -> str:
-    """results.html: the same markdown as results.md, rendered, then the figures."""
-    return page.page(table, titles(params), plots_dir, page_path.parent)
+    """results.html: the same markdown as results.md, rendered, the searches, the figures."""
+    searches = render_searches(exp_dir)
+    return page.page(table, titles(params), plots_dir, page_path.parent, searches)
 
 
 def main(argv: list[str]) -> None:
@@ -237,7 +306,9 @@ def main(argv: list[str]) -> None:
         tmp.write_text(html_page(params, table), encoding="utf-8")
     print(f"wrote {RESULTS} and {PAGE}")
     if "--readme" in argv:
-        print("README.md updated" if sync_readme(table) else "README.md already up to date")
+        changed = sync_readme(table)
+        changed |= sync_readme(render_searches(), README, SEARCH_BEGIN, SEARCH_END)
+        print("README.md updated" if changed else "README.md already up to date")
 
 
 if __name__ == "__main__":

@@ -114,9 +114,11 @@ def figure_section(task: str, title: str, paths: list[Path], page_dir: Path) -> 
     return f'<section id="figures-{task}">\n<h3>{html.escape(title)}</h3>\n{body}\n</section>'
 
 
-def page(markdown: str, tasks: dict[str, str], plots_dir: Path, page_dir: Path) -> str:
-    """The whole page: the results (markdown rendered), then every task's figures.
-    `tasks` maps each task to its title, in the order the page shows them."""
+def page(
+    markdown: str, tasks: dict[str, str], plots_dir: Path, page_dir: Path, searches: str = ""
+) -> str:
+    """The whole page: the results (markdown rendered), the searches (markdown, when
+    given), then every task's figures. `tasks` maps each task to its title, in order."""
     links = " · ".join(f'<a href="#figures-{t}">{html.escape(t)}</a>' for t in tasks)
     sections = [
         figure_section(task, title, figures(task, plots_dir), page_dir)
@@ -139,6 +141,12 @@ def page(markdown: str, tasks: dict[str, str], plots_dir: Path, page_dir: Path) 
             "<h2>Results</h2>",
             markdown_to_html(markdown),
             "</section>",
+            *(
+                ['<section id="searches">', "<h2>Searches</h2>", markdown_to_html(searches)]
+                + ["</section>"]
+                if searches
+                else []
+            ),
             "<h2>Figures</h2>",
             *sections,
             "</body>",
