@@ -456,6 +456,7 @@ class Train(Strict):
     epochs: PosInt
     batch_size: PosInt | None = None
     eval_batch_size: PosInt | None = None
+    eval_streams: PosInt | None = None  # character models: held-out streams (batch_size)
     shuffle: bool = True
     steps_per_epoch: PosInt | None = None
     train_stride: PosInt | None = None
