@@ -121,7 +121,7 @@ def train(
     arch = complete_arch(require(variant, "model", where), meta, variant, where)
     on_epoch = extras = None
     if meta["kind"] == "charlm":
-        feeds = charlm_feeds(ids, variant, where)
+        feeds = charlm_feeds(ids, variant, where, arch)
         on_epoch, extras = sampling_hooks(meta, variant, arch, seed)
     else:
         feeds = sentiment_feeds(ids, variant, where)

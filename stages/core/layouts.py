@@ -16,6 +16,7 @@ Every layout offers the same few members:
 | indexed   | jena               | window-end rows only; each batch gathered on the fly     |
 | sentiment | imdb               | padded word ids per review (pad_ids)                     |
 | charlm    | warpeace           | non-overlapping character sequences (chunks)             |
+| streams   | warpeace, stateful | batch_size contiguous streams, state carried (TBPTT)     |
 
 Adding a layout: write a class with those members (ArrayFeeds covers anything that fits
 in memory as arrays) and a builder, and register the builder in FORECAST_LAYOUTS (or call
@@ -24,6 +25,7 @@ it from the text stage); prepare writes the arrays the builder reads.
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -101,26 +103,70 @@ class StatefulFeeds(ArrayFeeds):
 
 
 class CharFeeds(ArrayFeeds):
-    """Character sequences; predictions are log2 P(true next char) and argmax hits, per
-    held-out split (`val_log2p`, `test_correct`, ...). Early stopping sees val only."""
+    """Character sequences (seed 004's independent windows) for training and for early
+    stopping; predictions are log2 P(true next char) and argmax hits per held-out split
+    (`val_log2p`, `test_correct`, ...), scored as continuous streams (`score_streams`).
 
-    def __init__(self, train, validation, test, cfg: dict):
+    Why streams: a window read from a zero state predicts its first characters with
+    almost no context, which penalises the network against the n-gram (that always sees
+    its order's worth of history). Reading each held-out split as `eval_streams` (default
+    train.batch_size) contiguous streams with the state carried, by a stateful twin with
+    the same weights, scores every character from all the text before it in its stream.
+    """
+
+    def __init__(self, train, validation, held_out: dict, arch: dict, streams: int, cfg: dict):
         super().__init__(train, validation, {}, cfg)
-        self.held_out = {"val": validation, "test": test}
+        self.held_out, self.arch, self.streams = held_out, arch, streams
 
     def predict(self, model) -> dict[str, np.ndarray]:
-        out = {}
-        for split, (x, y) in self.held_out.items():
-            log2p, correct = [], []
-            for start in range(0, len(x), self.eval_batch_size):
-                probs = model.predict(x[start : start + self.eval_batch_size], verbose=0)
-                truth = y[start : start + self.eval_batch_size]
-                p = np.take_along_axis(probs, truth[..., None], axis=-1)[..., 0]
-                log2p.append(np.log2(np.maximum(p, 1e-12)).ravel())
-                correct.append((probs.argmax(-1) == truth).ravel())
-            out[f"{split}_log2p"] = np.concatenate(log2p).astype(np.float32)
-            out[f"{split}_correct"] = np.concatenate(correct)
-        return out
+        twin = model
+        if not self.arch.get("stateful"):
+            # by name: the forecasting evaluate stage imports this module but never scores
+            # characters, so zoo (train_text's dependency) is not one of its dependencies
+            build_model = importlib.import_module("stages.core.zoo").build_model
+            twin = build_model({**self.arch, "stateful": True}, self.input_shape, self.streams)
+            twin.set_weights(model.get_weights())
+        return score_streams(twin, self.held_out, self.streams)
+
+
+def score_streams(model, held_out: dict, streams: int) -> dict[str, np.ndarray]:
+    """log2 P(next char) and argmax hits for windows.streams rows, back in text order;
+    the state is reset before each split, then carried from batch to batch."""
+    out = {}
+    for split, (x, y) in held_out.items():
+        reset_states(model)
+        probs = model.predict(x, batch_size=streams, verbose=0)
+        p = np.take_along_axis(probs, y[..., None], axis=-1)[..., 0]
+        log2p = np.log2(np.maximum(p, 1e-12))
+        out[f"{split}_log2p"] = windows.stream_order(log2p, streams).astype(np.float32)
+        out[f"{split}_correct"] = windows.stream_order(probs.argmax(-1) == y, streams)
+    return out
+
+
+class StreamFeeds(CharFeeds):
+    """Truncated backpropagation through the book (`model.stateful: true`): the training
+    text as batch_size contiguous streams (windows.streams) whose states carry from one
+    batch to the next, reset before every epoch; no shuffling. Validation during fit reads
+    the validation text as streams too, from a zero state (a callback resets it).
+    """
+
+    stateful = True
+
+    def __init__(self, ids: dict, length: int, arch: dict, cfg: dict):
+        size = int(cfg.get("batch_size") or DEFAULT_BATCH)
+        parts = {split: windows.streams(ids[split], size, length) for split in SPLITS}
+        held_out = {s: parts[s] for s in ("val", "test")}
+        super().__init__(parts["train"], parts["val"], held_out, arch, size, cfg)
+        self.shuffle, self.batch_size = False, size
+
+    def epoch(self, epoch: int) -> dict:
+        import keras
+
+        class ResetBeforeValidation(keras.callbacks.Callback):
+            def on_test_begin(self, logs=None):
+                reset_states(self.model)
+
+        return {**super().epoch(epoch), "callbacks": [ResetBeforeValidation()]}
 
 
 class IndexedFeeds:
@@ -271,8 +317,17 @@ def sentiment_feeds(ids: dict, variant: dict, where: str) -> ArrayFeeds:
     return ArrayFeeds(arrays["train"], arrays["val"], predict_x, variant["train"])
 
 
-def charlm_feeds(ids: dict, variant: dict, where: str) -> CharFeeds:
-    """Seed 004's non-overlapping sequences of the training, validation and test text."""
+def charlm_feeds(ids: dict, variant: dict, where: str, arch: dict | None = None) -> CharFeeds:
+    """Seed 004's non-overlapping sequences of the training and validation text; with
+    `model.stateful: true`, contiguous streams through each split (StreamFeeds). Held-out
+    text is scored as `train.eval_streams` streams (default batch_size) either way.
+    `arch` is the model block with its data sizes filled in (train_text.complete_arch)."""
     length = int(require(variant.get("inputs", {}), "seq_length", f"{where}.inputs"))
-    train, val, test = (windows.chunks(ids[split], length) for split in SPLITS)
-    return CharFeeds(train, val, test, variant["train"])
+    arch = arch if arch is not None else variant.get("model", {})
+    cfg = variant["train"]
+    if arch.get("stateful"):
+        return StreamFeeds(ids, length, arch, cfg)
+    streams = int(cfg.get("eval_streams") or cfg.get("batch_size") or DEFAULT_BATCH)
+    train, val = (windows.chunks(ids[split], length) for split in ("train", "val"))
+    held_out = {s: windows.streams(ids[s], streams, length) for s in ("val", "test")}
+    return CharFeeds(train, val, held_out, arch, streams, cfg)

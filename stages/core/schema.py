@@ -431,16 +431,32 @@ class Distribute(Strict):
     devices: list[str] | None = None  # mirrored only: e.g. [/gpu:0, /gpu:1]
 
 
+class LrSchedule(Strict):
+    """`train.lr_schedule` (stages/core/zoo.py learning_rate): Keras CosineDecay (peak
+    `train.learning_rate`, after `warmup_steps` of linear warmup from 0) or
+    ExponentialDecay (times `decay_rate` every `decay_steps`); steps are batches."""
+
+    type: Literal["cosine", "exponential"]
+    decay_steps: PosInt
+    alpha: NonNegFloat = 0.0  # cosine: the final rate as a share of the peak
+    warmup_steps: NonNegInt = 0  # cosine only
+    decay_rate: Fraction = 0.5  # exponential only
+    staircase: bool = False  # exponential only
+
+
 class Train(Strict):
     """A variant's `train:` block (stages/core/fit.py, stages/core/layouts.py, zoo.py)."""
 
     optimizer: Literal[OPTIMIZER_NAMES] = "adam"  # type: ignore[valid-type]
     learning_rate: PosFloat = 0.001
+    lr_schedule: LrSchedule | None = None
+    clipnorm: PosFloat | None = None  # clip each gradient to this L2 norm
     loss: str = "mse"
     metrics: list[str] = []
     epochs: PosInt
     batch_size: PosInt | None = None
     eval_batch_size: PosInt | None = None
+    eval_streams: PosInt | None = None  # character models: held-out streams (batch_size)
     shuffle: bool = True
     steps_per_epoch: PosInt | None = None
     cache_validation: bool = True

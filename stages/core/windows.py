@@ -195,6 +195,38 @@ def pad_ids(
     return out
 
 
+def streams(ids: np.ndarray, n_streams: int, seq_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The text as `n_streams` contiguous streams read side by side (truncated BPTT).
+
+    Stream j is the j-th of n_streams equal contiguous parts of the text (the tail that
+    does not fill a whole sequence in every stream is left out). Rows come batch by batch:
+    row j of batch k is stream j's k-th sequence, so a stateful model with batch size
+    n_streams carries each stream's state from one batch to the next. Targets are the
+    inputs shifted by one. `stream_order` puts per-row outputs back in text order.
+    """
+    per = (len(ids) - 1) // n_streams // seq_length * seq_length
+    if per == 0:
+        raise StageError(
+            f"{len(ids)} characters cannot fill {n_streams} streams of {seq_length}: lower "
+            "train.batch_size or inputs.seq_length."
+        )
+    shape = (n_streams, per // seq_length, seq_length)
+    x = ids[: n_streams * per].reshape(shape).transpose(1, 0, 2).reshape(-1, seq_length)
+    y = ids[1 : n_streams * per + 1].reshape(shape).transpose(1, 0, 2).reshape(-1, seq_length)
+    return x.astype(np.int32), y.astype(np.int32)
+
+
+def stream_order(rows: np.ndarray, n_streams: int) -> np.ndarray:
+    """Per-row outputs of `streams` (batch-major) back in text order, flattened."""
+    steps = len(rows) // n_streams
+    rest = rows.shape[1:]
+    return (
+        rows.reshape(steps, n_streams, *rest)
+        .transpose(1, 0, *range(2, rows.ndim + 1))
+        .reshape(-1, *rest[1:])
+    )
+
+
 def chunks(ids: np.ndarray, seq_length: int) -> tuple[np.ndarray, np.ndarray]:
     """Seed 004's samples: consecutive, non-overlapping sequences; target = input shifted by one."""
     n = (len(ids) - 1) // seq_length

@@ -99,14 +99,48 @@ def build_model(
     return model
 
 
+def learning_rate(train: dict, where: str = "train"):
+    """`train.learning_rate`, or a Keras schedule built from `train.lr_schedule`.
+
+    Why a schedule: a fixed rate tuned for the first steps is too large late in a short
+    budget; cosine (optionally after a linear warmup from 0) or exponential decay lets the
+    same number of steps end lower. Schedules count optimizer steps (batches), so they
+    resume with the optimizer's iteration counter after a checkpoint.
+    """
+    rate = float(train.get("learning_rate", 0.001))
+    spec = train.get("lr_schedule")
+    if not spec:
+        return rate
+    kind, at = spec.get("type"), f"params.yaml: {where}.lr_schedule"
+    steps = int(spec.get("decay_steps") or 0)
+    if steps < 1:
+        raise StageError(f"{at}.decay_steps must be a positive number of batches.")
+    if kind == "cosine":
+        warmup = int(spec.get("warmup_steps", 0))
+        alpha = float(spec.get("alpha", 0.0))
+        if warmup:
+            return keras.optimizers.schedules.CosineDecay(
+                0.0, steps, alpha=alpha, warmup_target=rate, warmup_steps=warmup
+            )
+        return keras.optimizers.schedules.CosineDecay(rate, steps, alpha=alpha)
+    if kind == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(
+            rate, steps, float(spec.get("decay_rate", 0.5)), staircase=bool(spec.get("staircase"))
+        )
+    raise StageError(f"{at}.type {kind!r} is unknown (known: cosine, exponential).")
+
+
 def compile_model(model: keras.Model, train: dict, where: str = "train") -> None:
-    """Optimizer, learning rate and loss from params."""
+    """Optimizer, learning rate (or schedule), gradient clipping and loss from params."""
     name = train.get("optimizer", "adam")
     if name not in OPTIMIZERS:
         raise StageError(
             f"params.yaml: {where}.optimizer {name!r} is unknown (known: {', '.join(OPTIMIZERS)})."
         )
-    optimizer = OPTIMIZERS[name](learning_rate=float(train.get("learning_rate", 0.001)))
+    kwargs: dict[str, Any] = {"learning_rate": learning_rate(train, where)}
+    if train.get("clipnorm"):  # rescale each gradient whose L2 norm exceeds it (RNN blow-ups)
+        kwargs["clipnorm"] = float(train["clipnorm"])
+    optimizer = OPTIMIZERS[name](**kwargs)
     model.compile(
         optimizer=optimizer, loss=train.get("loss", "mse"), metrics=list(train.get("metrics", []))
     )
