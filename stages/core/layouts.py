@@ -25,7 +25,6 @@ it from the text stage); prepare writes the arrays the builder reads.
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
@@ -121,9 +120,8 @@ class CharFeeds(ArrayFeeds):
     def predict(self, model) -> dict[str, np.ndarray]:
         twin = model
         if not self.arch.get("stateful"):
-            # by name: the forecasting evaluate stage imports this module but never scores
-            # characters, so zoo (train_text's dependency) is not one of its dependencies
-            build_model = importlib.import_module("stages.core.zoo").build_model
+            from stages.core.zoo import build_model  # here: only character models need Keras
+
             twin = build_model({**self.arch, "stateful": True}, self.input_shape, self.streams)
             twin.set_weights(model.get_weights())
         return score_streams(twin, self.held_out, self.streams)
