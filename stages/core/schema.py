@@ -600,6 +600,38 @@ class Run(Strict):
     seed: int
 
 
+class Select(Strict):
+    """`searches.<name>.select`: the validation number that picks a search's winner."""
+
+    file: str  # e.g. metrics/airline.json (read from each experiment's commit)
+    key: Annotated[str, Field(min_length=1)]  # dotted path inside it, e.g. models.x.val.rmse_orig
+    goal: Literal["min", "max"]
+
+    @field_validator("key")
+    @classmethod
+    def validation_only(cls, key: str) -> str:
+        if "test" in key.split("."):
+            raise ValueError(f"{key!r} reads the test split; a search selects on validation")
+        return key
+
+
+class Search(Strict):
+    """`searches.<name>` (stages/search.py): a grid of `dvc exp run --queue` experiments."""
+
+    about: str
+    targets: Annotated[list[str], Field(min_length=1)]  # stages `dvc exp run` reproduces
+    grid: Annotated[dict[str, Annotated[list[Any], Field(min_length=1)]], Field(min_length=1)]
+    set: dict[str, Any] = {}  # fixed overrides for every point
+    select: Select
+
+    @model_validator(mode="after")
+    def disjoint(self) -> Search:
+        both = sorted(set(self.grid) & set(self.set))
+        if both:
+            raise problem("set", f"{', '.join(both)} also in grid; keep each key in one place")
+        return self
+
+
 class Params(Strict):
     """The whole of params.yaml."""
 
@@ -614,6 +646,7 @@ class Params(Strict):
     text_tasks: dict[str, TextTask] = {}
     text_variants: dict[str, TextVariant] = {}
     published: dict[str, str] = {}
+    searches: dict[str, Search] = {}
 
     @field_validator("seeds")
     @classmethod
@@ -631,6 +664,7 @@ ENTRY_MODELS: dict[str, Any] = {
     "text_variants": TextVariant,
     "runs": Run,
     "text_runs": Run,
+    "searches": Search,
 }
 
 
