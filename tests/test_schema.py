@@ -139,7 +139,8 @@ def test_typo_in_a_conf_file_fails_composition_and_names_the_key(tmp_path):
         (
             lambda p: p["variants"]["dji-gru"]["model"]["layers"][0].update(type="grux"),
             "variants.dji-gru.model.layers[0].type: 'grux' is unknown; use one of: "
-            "simple_rnn, lstm, gru, dense, dropout, flatten, embedding",
+            "simple_rnn, lstm, gru, dense, dropout, flatten, embedding, spatial_dropout, "
+            "global_max_pool, global_average_pool",
         ),
         (
             lambda p: p["text_tasks"]["imdb"].update(kind="sentimental"),

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.core.names import RNN_TYPES
+from stages.core.names import POOL_TYPES, RNN_TYPES
 
 
 def return_sequences(arch: dict) -> dict[int, bool]:
     """return_sequences per recurrent layer index. Unset means: true when another recurrent
-    layer follows, or for the last one when the model outputs a sequence."""
+    layer or a pooling over time follows, or for the last one when the model outputs a
+    sequence."""
     specs = arch["layers"]
     rnn = [i for i, s in enumerate(specs) if s.get("type") in RNN_TYPES]
+    pooled = [i for i, s in enumerate(specs) if s.get("type") in POOL_TYPES]
     out: dict[int, bool] = {}
     for i in rnn:
         explicit = specs[i].get("return_sequences")
-        auto = i != rnn[-1] or bool(arch.get("sequence_output"))
+        auto = i != rnn[-1] or bool(arch.get("sequence_output")) or any(j > i for j in pooled)
         out[i] = auto if explicit is None else bool(explicit)
     return out
 

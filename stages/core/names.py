@@ -6,5 +6,7 @@ fast to start and their DVC deps stay small.
 """
 
 RNN_TYPES = ("simple_rnn", "lstm", "gru")
-LAYER_TYPES = (*RNN_TYPES, "dense", "dropout", "flatten", "embedding")
+POOL_TYPES = ("global_max_pool", "global_average_pool")  # over the time axis
+OTHER_TYPES = ("dense", "dropout", "flatten", "embedding", "spatial_dropout")
+LAYER_TYPES = (*RNN_TYPES, *OTHER_TYPES, *POOL_TYPES)
 OPTIMIZER_NAMES = ("adam", "rmsprop", "sgd")

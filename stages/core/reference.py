@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from stages.core.arch import RNN_TYPES, return_sequences
+from stages.core.io import StageError
 
 ACTIVATIONS: dict[str | None, Callable[[np.ndarray], np.ndarray]] = {
     None: lambda v: v,
@@ -90,10 +91,16 @@ def forward(arch: dict, weights: Iterator[np.ndarray], x: np.ndarray, states: di
             kernel, bias = next(weights), next(weights)
             h = ACTIVATIONS[spec.get("activation")](h @ kernel + bias)
         elif kind == "embedding":
+            if spec.get("mask_zero"):
+                raise StageError("the numpy reference pass has no masking (embedding mask_zero).")
             h = next(weights)[h.astype(np.int64)]
+        elif kind == "global_max_pool":
+            h = h.max(axis=1)
+        elif kind == "global_average_pool":
+            h = h.mean(axis=1)
         elif kind == "flatten":
             h = h.reshape(h.shape[0], -1)
-        # dropout: identity at inference
+        # dropout, spatial_dropout: identity at inference
     kernel, bias = next(weights), next(weights)
     return ACTIVATIONS[arch["head"].get("activation")](h @ kernel + bias)
 

@@ -38,7 +38,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from stages.core.io import PARAMS_FILE, StageError
-from stages.core.names import LAYER_TYPES, OPTIMIZER_NAMES, RNN_TYPES
+from stages.core.names import LAYER_TYPES, OPTIMIZER_NAMES, POOL_TYPES, RNN_TYPES
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -389,6 +389,20 @@ class EmbeddingLayer(Strict):
     type: Literal["embedding"]
     input_dim: PosInt | None = None  # text stages fill in the vocabulary size
     output_dim: PosInt
+    mask_zero: bool = False  # id 0 (padding) is masked: recurrent layers skip those steps
+
+
+class SpatialDropoutLayer(Strict):
+    """Drops whole embedding channels (SpatialDropout1D), not single values."""
+
+    type: Literal["spatial_dropout"]
+    rate: DropRate = 0.0
+
+
+class PoolLayer(Strict):
+    """Global max / average over time; the recurrent layer before it returns sequences."""
+
+    type: Literal[POOL_TYPES]  # type: ignore[valid-type]
 
 
 LAYER_MODELS = {
@@ -397,11 +411,14 @@ LAYER_MODELS = {
     "dropout": DropoutLayer,
     "flatten": FlattenLayer,
     "embedding": EmbeddingLayer,
+    "spatial_dropout": SpatialDropoutLayer,
+    "pool": PoolLayer,
 }
-assert set(LAYER_TYPES) == set(RNN_TYPES) | set(LAYER_MODELS) - {"rnn"}, "arch.LAYER_TYPES"
+GROUPS = dict.fromkeys(RNN_TYPES, "rnn") | dict.fromkeys(POOL_TYPES, "pool")
+assert set(LAYER_TYPES) == set(GROUPS) | set(LAYER_MODELS) - {"rnn", "pool"}, "names.LAYER_TYPES"
 Layer = Annotated[
     Union[tuple(Annotated[m, Tag(f"type{TAG}{k}")] for k, m in LAYER_MODELS.items())],  # noqa: UP007
-    tagged("type", LAYER_TYPES, group=dict.fromkeys(RNN_TYPES, "rnn")),
+    tagged("type", LAYER_TYPES, group=GROUPS),
 ]
 
 

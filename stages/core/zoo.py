@@ -8,7 +8,11 @@
         - {type: dense, units: 32, activation: relu}
         - {type: dropout, rate: 0.3}
         - {type: flatten}
-        - {type: embedding, input_dim: 10000, output_dim: 128}   # first, for integer ids
+        - {type: embedding, input_dim: 10000, output_dim: 128,   # first, for integer ids
+           mask_zero: false}     # true: id 0 (padding) masked, recurrent layers skip it
+        - {type: spatial_dropout, rate: 0.2}   # whole channels of a sequence (SpatialDropout1D)
+        - {type: global_max_pool | global_average_pool}   # over time: the RNN before it
+                                 # returns sequences (the average honours the mask)
       head: {units: 1, activation: linear}   # TimeDistributed when sequence_output
       stateful: false            # carry state across batches (seed 003)
       sequence_output: false     # many-to-many: one output per time step
@@ -25,15 +29,20 @@ from keras import layers
 
 from stages.core.arch import return_sequences
 from stages.core.io import StageError
-from stages.core.names import LAYER_TYPES, OPTIMIZER_NAMES, RNN_TYPES
+from stages.core.names import LAYER_TYPES, OPTIMIZER_NAMES, POOL_TYPES, RNN_TYPES
 
 RNN = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
+POOLS = {
+    "global_max_pool": layers.GlobalMaxPooling1D,
+    "global_average_pool": layers.GlobalAveragePooling1D,
+}
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
     "rmsprop": keras.optimizers.RMSprop,
     "sgd": keras.optimizers.SGD,
 }
 assert set(RNN) == set(RNN_TYPES) and set(OPTIMIZERS) == set(OPTIMIZER_NAMES)
+assert set(POOLS) == set(POOL_TYPES)
 
 
 def _units(spec: dict, where: str) -> int:
@@ -59,10 +68,16 @@ def rnn_layer(spec: dict, sequences: bool, stateful: bool, where: str) -> keras.
 
 
 def other_layer(spec: dict, where: str) -> keras.Layer:
-    """Dense, Dropout, Flatten or Embedding."""
+    """Dense, Dropout, Flatten, Embedding, SpatialDropout1D or a global pooling over time."""
     kind = spec.get("type")
     if kind == "embedding":
-        return layers.Embedding(int(spec["input_dim"]), int(spec["output_dim"]))
+        return layers.Embedding(
+            int(spec["input_dim"]), int(spec["output_dim"]), mask_zero=bool(spec.get("mask_zero"))
+        )
+    if kind == "spatial_dropout":
+        return layers.SpatialDropout1D(float(spec.get("rate", 0.0)))
+    if kind in POOLS:
+        return POOLS[kind]()
     if kind == "dense":
         return layers.Dense(_units(spec, where), activation=spec.get("activation"))
     if kind == "dropout":
