@@ -142,7 +142,7 @@ def exp_run_command(
 
 
 def composed(extra: dict[str, Any]) -> dict[str, Any]:
-    """conf/ composed as `dvc exp run` will (with the profile named in `extra`, if any), to
+    """conf/ composed as `dvc exp run` will (with the profile `extra` names, if any), to
     tell which keys exist; params.yaml is not touched."""
     from stages.profile import dump  # Hydra: only when a search is run
 
@@ -229,7 +229,7 @@ def run(name: str, extra: dict[str, Any]) -> Path:
     """Queue the grid, run it with one worker (TensorFlow already uses every core), wait,
     export."""
     search = search_entry(load_params(), name)
-    cmd = exp_run_command(search, composed(extra), extra)
+    cmd = exp_run_command(search, composed({**extra, **(search.get("set") or {})}), extra)
     before = set(queue_tasks(dvc(["queue", "status"])))
     print(shlex.join(cmd), flush=True)
     dvc(cmd[1:], timeout=1800)
