@@ -36,6 +36,7 @@ from stages.core.io import PARAMS_FILE, StageError, load_params, run_stage, writ
 EXPERIMENTS_DIR = Path("experiments")
 ACTIVE = ("Queued", "Running")  # `dvc queue status` states of a task not yet finished
 POLL_S = 10.0
+MAX_STATUS_ERRORS = 3  # consecutive failed `dvc queue status` calls before giving up
 STDERR_TAIL = 2000
 BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")  # Hydra reads these as the same string
 KEYWORDS = ("true", "false", "null", "nan", "inf")
@@ -141,7 +142,7 @@ def exp_run_command(
 
 
 def composed(extra: dict[str, Any]) -> dict[str, Any]:
-    """conf/ composed as `dvc exp run` will (with the profile named in `extra`, if any), to
+    """conf/ composed as `dvc exp run` will (with the profile `extra` names, if any), to
     tell which keys exist; params.yaml is not touched."""
     from stages.profile import dump  # Hydra: only when a search is run
 
@@ -200,9 +201,19 @@ def queue_tasks(status: str) -> dict[str, tuple[str, str]]:
 def wait(new: set[str], poll_s: float = POLL_S) -> dict[str, tuple[str, str]]:
     """Poll the queue until every task in `new` has finished, printing each change of
     state (started, finished) with the minutes since the wait began."""
-    started, seen, done = time.monotonic(), {}, 0
+    started, seen, done, errors = time.monotonic(), {}, 0, 0
     while True:
-        tasks = {t: v for t, v in queue_tasks(dvc(["queue", "status"])).items() if t in new}
+        try:
+            status = dvc(["queue", "status"], timeout=120)
+            errors = 0
+        except StageError as exc:  # e.g. a lock held by the worker: try again, not forever
+            errors += 1
+            if errors >= MAX_STATUS_ERRORS:
+                raise
+            print(f"warning: {exc}; retrying", flush=True)
+            time.sleep(poll_s)
+            continue
+        tasks = {t: v for t, v in queue_tasks(status).items() if t in new}
         for task, (name, state) in sorted(tasks.items()):
             if seen.get(task) != state:
                 seen[task] = state
@@ -218,7 +229,7 @@ def run(name: str, extra: dict[str, Any]) -> Path:
     """Queue the grid, run it with one worker (TensorFlow already uses every core), wait,
     export."""
     search = search_entry(load_params(), name)
-    cmd = exp_run_command(search, composed(extra), extra)
+    cmd = exp_run_command(search, composed({**extra, **(search.get("set") or {})}), extra)
     before = set(queue_tasks(dvc(["queue", "status"])))
     print(shlex.join(cmd), flush=True)
     dvc(cmd[1:], timeout=1800)

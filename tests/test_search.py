@@ -202,3 +202,26 @@ def test_readme_searches_block_matches_the_committed_experiments(monkeypatch):
     assert block.strip() == report.render_searches().strip(), (
         "README searches block is stale: run `python -m stages.report --readme`"
     )
+
+
+def test_waiting_reports_each_change_and_survives_a_passing_status_error(monkeypatch, capsys):
+    answers = iter(
+        [
+            "Task     Name        Created    Status\nt1  exp-a  09:11 PM   Queued\n",
+            StageError("lock"),
+            "t1  exp-a  09:11 PM   Running\nold  exp-z  09:00 PM   Failed\n",
+            "t1  exp-a  09:11 PM   Success\n\nWorker status: 0 active, 0 idle\n",
+        ]
+    )
+
+    def fake_dvc(args, timeout=600):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(search, "dvc", fake_dvc)
+    assert search.wait({"t1"}, poll_s=0) == {"t1": ("exp-a", "Success")}
+    out = capsys.readouterr().out
+    assert "exp-a: Queued" in out and "exp-a: Running" in out and "[1/1 done] exp-a: Success" in out
+    assert "exp-z" not in out and "retrying" in out
