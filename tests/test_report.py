@@ -95,3 +95,15 @@ def test_samples_show_every_temperature_that_exists(tmp_path):
     assert "greedy:" in text and "temperature 0.7:" in text and "temperature 0.5" not in text
     assert "the warm\ntext" in text  # CRLF of the book shown as plain line breaks
     assert report.sample_lines("missing", tmp_path) == []
+
+
+def test_headline_numbers_keep_four_significant_digits():
+    """The headline files carry the README table's precision (dvc metrics show would
+    otherwise print five decimals and overflow 120 columns); None and 0 pass through."""
+    from stages.core.metrics import significant
+
+    assert significant(18.24002014127854) == 18.24
+    assert significant(0.057567547109373875) == 0.05757
+    assert significant(175.37908) == 175.4
+    assert significant(0.0) == 0.0 and significant(None) is None
+    assert significant(2.0834, digits=2) == 2.1

@@ -13,6 +13,7 @@ name extra forecast metrics in `tasks.<task>.extra_metrics`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -199,12 +200,21 @@ def headline(task: str, result: dict, kind: str) -> dict[str, Any]:
     )
     return {
         "net": best.removeprefix(f"{task}-"),
-        "score": models[best][metric],
+        "score": significant(models[best][metric]),
         "baseline": base,
-        "base_score": result["baselines"][base][split][metric] if base else None,
+        "base_score": significant(result["baselines"][base][split][metric]) if base else None,
         "verdict": versus.get("verdict", "not tested"),
-        "p_value": versus.get("p_value"),
+        "p_value": significant(versus.get("p_value")),
     }
+
+
+def significant(value: float | None, digits: int = 4) -> float | None:
+    """`value` to `digits` significant digits: the precision of the README table, so the
+    rows `dvc metrics show` prints stay within 120 columns (its default prints 5 decimals)
+    and agree with the table; metrics/<task>.json keeps full precision."""
+    if value is None or value == 0 or not math.isfinite(value):
+        return value
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
 
 
 def headline_path(task: str, metrics_dir) -> Any:
