@@ -1,6 +1,6 @@
 """Per-epoch seconds of the small forecasting models, before and after the fit-overhead cuts.
 
-    python -m benchmarks.fit_overhead [--variants airline_logdiff-gru dji-gru] [--epochs 12]
+    python -m benchmarks.fit_overhead [--variants sunspots_monthly-gru dji-gru] [--epochs 12]
                                       [--rounds 2]
 
 Trains each variant (default-profile params, data prepared by `dvc repro prepare@<task>`)
@@ -79,7 +79,7 @@ def steps(stamps: list[float]) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=["airline_logdiff-gru", "dji-gru"])
+    parser.add_argument("--variants", nargs="+", default=["sunspots_monthly-gru", "dji-gru"])
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()

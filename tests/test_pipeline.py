@@ -209,7 +209,6 @@ def test_exp_run_adding_a_seed_trains_only_that_seed(smoke_repo):
     assert trained == {
         "train@sunspots-simple_rnn-s44",
         "train@airline-simple_rnn-s44",
-        "train@airline_logdiff-gru-s44",
         "train@airline_logdiff-gru_hybrid-s44",
         "train@sincos-lstm-s44",
     }
