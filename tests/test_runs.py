@@ -15,6 +15,21 @@ def test_each_variant_trains_its_tasks_seeds():
     assert out["a-gru-s8"] == {"variant": "a-gru", "task": "a", "seed": 8}
 
 
+def test_a_disabled_variant_has_no_runs():
+    variants = {**VARIANTS, "b-lstm": {"task": "b", "enabled": False}}
+    assert list(runs(variants, {}, [7])) == ["a-gru-s7"]
+
+
+def test_the_smoke_profile_switches_variants_off(tmp_path):
+    """`enabled: false` in conf/profile/smoke.yaml: defined (schema-checked), not trained."""
+    out = tmp_path / "params.yaml"
+    compose("smoke", output=out)
+    params = yaml.safe_load(out.read_text())
+    assert params["variants"]["jena-lstm"]["enabled"] is False
+    assert not [k for k in params["runs"] if k.startswith("jena-lstm-")]
+    assert [k for k in params["runs"] if k.startswith("jena-gru-")] == ["jena-gru-s42"]
+
+
 def test_a_task_count_takes_the_first_seeds_and_none_takes_all():
     assert task_seeds([5, 6, 7], {"seeds": 2}) == [5, 6]
     assert task_seeds([5, 6, 7], {"seeds": None}) == [5, 6, 7]

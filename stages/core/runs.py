@@ -25,12 +25,16 @@ def task_seeds(seeds: list[int], task_cfg: dict[str, Any] | None) -> list[int]:
 def runs(
     variants: dict[str, dict], tasks: dict[str, dict], seeds: list[int]
 ) -> dict[str, dict[str, Any]]:
-    """{"<variant>-s<seed>": {variant, task, seed}} for every variant and its task's seeds."""
+    """{"<variant>-s<seed>": {variant, task, seed}} for every enabled variant and its task's
+    seeds. `enabled: false` leaves a variant defined but untrained: Hydra merges configs
+    and cannot delete a key, so this is how a profile (smoke) switches one off."""
     seeds = [int(s) for s in seeds or []]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"params: seeds must be a non-empty list of distinct integers: {seeds}")
     out: dict[str, dict[str, Any]] = {}
     for name, variant in (variants or {}).items():
+        if (variant or {}).get("enabled", True) is False:
+            continue
         task = (variant or {}).get("task")
         if not isinstance(task, str):  # DVC would interpolate it as data/prepared/None
             raise ValueError(f"params: variant {name!r} has no `task`; add one (a task's name)")

@@ -489,6 +489,7 @@ class Variant(Strict):
     """`variants.<name>`: a forecasting model trained on `task`."""
 
     task: str
+    enabled: bool = True  # false: no training stage (a profile switches a variant off)
     reverse: bool = False
     hybrid: str | None = None  # a `classical:` name: the network learns its residuals
     model: Model
@@ -523,6 +524,7 @@ class TextVariant(Strict):
     """`text_variants.<name>`: a sentiment or character model trained on `task`."""
 
     task: str
+    enabled: bool = True  # false: no training stage (a profile switches a variant off)
     inputs: Inputs = Inputs()
     model: Model
     train: Train
