@@ -3,8 +3,8 @@
 Writes models/<task>/<variant>/s<seed>/: model.keras, weights.npz (plain arrays, for the
 numpy reference check), predictions.npz (model-space predictions for every split) and
 variant.json (what was trained). Per-epoch curves go to metrics/train/<task>/<variant>/
-s<seed>/ through DVCLive. Reads `runs.<run>` (variant, task, seed), `variants.<variant>`
-and the task's `window` params; the fit itself (determinism, early stopping, resume
+s<seed>/ through DVCLive. Reads `runs.<run>` (variant, task, seed; a hybrid's classical
+entry), `variants.<variant>` and the task's `window` params; the fit itself (determinism, early stopping, resume
 after a kill) is stages/core/fit.py.
 """
 
@@ -62,8 +62,9 @@ def train(
     if variant.get("hybrid"):  # a network on a classical model's residuals
         from stages.core.hybrid import residual_feeds
 
-        task_cfg = section(params, "tasks", task)
-        feeds = residual_feeds(feeds, task, task_cfg, variant, f"variants.{name}", prepared)
+        feeds = residual_feeds(
+            feeds, task, window, entry.get("classical"), variant, f"variants.{name}", prepared
+        )
     return train_variant(
         name, variant, f"variants.{name}", feeds, seed, prepared / task,
         models=models, live_root=live_root, **dirs,

@@ -93,3 +93,17 @@ def test_the_results_table_marks_a_hybrid(tmp_path):
     rows = report.render({"tasks": {"t": {"units": "u"}}}, tmp_path).splitlines()
     assert any(r.startswith("| t | net (hybrid: sarima_log) |") for r in rows)
     assert any(r.startswith("| t | plain |") for r in rows)
+
+
+def test_a_hybrid_run_carries_its_classical_entry_only():
+    """The training stage lists `runs.<run>` and `tasks.<task>.window`, not the whole task:
+    the hybrid's base is copied into its runs entry at composition."""
+    from stages.core.runs import runs
+
+    tasks = {"t": {"classical": [SARIMA, {"name": "other", "kind": "ets"}]}}
+    variants = {"t-net": {"task": "t", "hybrid": SARIMA["name"]}, "t-plain": {"task": "t"}}
+    out = runs(variants, tasks, [1])
+    assert out["t-net-s1"]["classical"] == SARIMA
+    assert "classical" not in out["t-plain-s1"]
+    with pytest.raises(ValueError, match=r"variants\.t-net\.hybrid is 'nope'.*tasks\.t\.classical"):
+        runs({"t-net": {"task": "t", "hybrid": "nope"}}, tasks, [1])

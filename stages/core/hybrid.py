@@ -26,9 +26,11 @@ from stages.core.transforms import Transform
 
 def classical_spec(specs: list[dict] | None, name: str, where: str) -> dict:
     """The task's `classical:` entry called `name`, or an error naming the params key."""
-    for spec in specs or []:
-        if isinstance(spec, dict) and spec.get("name") == name:
-            return spec
+    from stages.core.runs import classical_entry
+
+    spec = classical_entry(specs, name)
+    if spec is not None:
+        return spec
     known = ", ".join(str(s.get("name")) for s in specs or [] if isinstance(s, dict)) or "none"
     raise StageError(
         f"params.yaml: {where}.hybrid is {name!r}, which is not in the task's `classical:` "
@@ -96,17 +98,23 @@ def train_positions(task: str, window: dict, variant: dict, meta: dict, data: di
     return pos
 
 
-def residual_feeds(feeds, task: str, task_cfg: dict, variant: dict, where: str, prepared):
+def residual_feeds(
+    feeds, task: str, window: dict, spec: dict | None, variant: dict, where: str, prepared
+):
     """Turn a sliding layout's feeds into residual feeds: training and validation targets
     become target - classical forecast (model space). Predictions stay the network's own
-    output; evaluation adds the classical forecast back (`base_in_model_space`)."""
+    output; evaluation adds the classical forecast back (`base_in_model_space`). `spec`:
+    the classical entry that composition copied into the run (stages/core/runs.py)."""
     from stages.core.io import load_npz
     from stages.core.layouts import load_splits
 
-    window = task_cfg["window"]
     if window.get("layout", "sliding") != "sliding" or int(window.get("horizon", 1)) != 1:
         raise StageError(f"params.yaml: {where}.hybrid needs a sliding layout with horizon 1.")
-    spec = classical_spec(task_cfg.get("classical"), variant["hybrid"], where)
+    if spec is None:  # runs.<run> composed before the variant became a hybrid
+        raise StageError(
+            f"params.yaml: {where}.hybrid is set but runs lack its classical entry; "
+            "recompose params.yaml (python -m stages.profile <profile>) and re-run."
+        )
     data, meta = load_splits(task, prepared)
     observed = load_npz(prepared / task / "series.npz")["target"]
     positions = {

@@ -38,6 +38,36 @@ def runs(
         task = (variant or {}).get("task")
         if not isinstance(task, str):  # DVC would interpolate it as data/prepared/None
             raise ValueError(f"params: variant {name!r} has no `task`; add one (a task's name)")
-        for seed in task_seeds(seeds, (tasks or {}).get(task)):
+        task_cfg = (tasks or {}).get(task) or {}
+        base = hybrid_base(name, variant, task, task_cfg)
+        for seed in task_seeds(seeds, task_cfg):
             out[f"{name}-s{seed}"] = {"variant": name, "task": task, "seed": seed}
+            if base is not None:
+                out[f"{name}-s{seed}"]["classical"] = base
     return out
+
+
+def classical_entry(specs: list | None, name: str) -> dict | None:
+    """The entry of a task's `classical:` list called `name`, or None."""
+    for spec in specs or []:
+        if isinstance(spec, dict) and spec.get("name") == name:
+            return spec
+    return None
+
+
+def hybrid_base(name: str, variant: dict, task: str, task_cfg: dict) -> dict | None:
+    """A hybrid variant's classical model (`variants.<v>.hybrid` names an entry of the
+    task's `classical:` list), copied into its runs: the training stage then depends on
+    that entry and the task's `window` only, so a title or another baseline's edit does
+    not retrain it. None for a plain network."""
+    hybrid = variant.get("hybrid")
+    if not hybrid:
+        return None
+    spec = classical_entry(task_cfg.get("classical"), hybrid)
+    if spec is None:
+        known = ", ".join(str(s.get("name")) for s in task_cfg.get("classical") or []) or "none"
+        raise ValueError(
+            f"params: variants.{name}.hybrid is {hybrid!r}, which is not in "
+            f"tasks.{task}.classical (known: {known}); name one of those or add it there"
+        )
+    return spec

@@ -618,6 +618,7 @@ class Run(Strict):
     variant: str
     task: str
     seed: int
+    classical: dict[str, Any] | None = None  # a hybrid's base, copied from the task's list
 
 
 class Select(Strict):
