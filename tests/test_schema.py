@@ -40,10 +40,12 @@ def problems(tree: dict[str, Any], edit) -> list[str]:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_every_profile_composes_and_validates(profile, tmp_path):
+def test_every_profile_composes_and_validates(profile, tmp_path, tree):
     out = tmp_path / "params.yaml"
     compose(profile, output=out)  # compose validates the whole tree
-    assert check_params(yaml.safe_load(out.read_text(encoding="utf-8"))).profile == profile
+    composed = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert check_params(composed).profile == profile
+    assert composed["targets"] == tree["targets"]  # issue #11's goals: every profile's
 
 
 @pytest.mark.parametrize(
@@ -58,6 +60,8 @@ def test_every_profile_composes_and_validates(profile, tmp_path):
         (("tasks", "dji", "classical", 0), "ordr", "order"),
         (("text_tasks", "imdb"), "val_fractoin", "val_fraction"),
         (("datasets", "sunspots", "files", 0), "sha265", "sha256"),
+        (("targets", "imdb"), "at_leats", "at_least"),
+        (("targets", "warpeace"), "beat_baselines", "beat_baseline"),
     ],
 )
 def test_unknown_key_says_did_you_mean(tree, path, typo, meant):
@@ -157,6 +161,22 @@ def test_typo_in_a_conf_file_fails_composition_and_names_the_key(tmp_path):
         (
             lambda p: p.update(seeds=[1, 1]),
             "seeds: [1, 1] must be distinct integers",
+        ),
+        (
+            lambda p: p["targets"]["imdb"].update(at_least="0.9"),
+            "targets.imdb.at_least: '0.9' should be a valid number",
+        ),
+        (
+            lambda p: p["targets"]["airline_logdiff"].update(at_least=10.0),
+            "targets.airline_logdiff.at_least: give at most one of 'at_most' and 'at_least'",
+        ),
+        (  # the bound must point the way the task's headline improves
+            lambda p: p["targets"].update(imdb={"at_most": 0.9}),
+            "targets.imdb.at_most: accuracy is better higher; use 'at_least'",
+        ),
+        (
+            lambda p: p["targets"].update(warpeace={"at_least": 1.9}),
+            "targets.warpeace.at_least: bits_per_char is better lower; use 'at_most'",
         ),
     ],
 )

@@ -38,7 +38,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from stages.core.io import PARAMS_FILE, StageError
-from stages.core.names import LAYER_TYPES, OPTIMIZER_NAMES, POOL_TYPES, RNN_TYPES
+from stages.core.names import HEADLINE, LAYER_TYPES, OPTIMIZER_NAMES, POOL_TYPES, RNN_TYPES
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -653,6 +653,22 @@ class Search(Strict):
         return self
 
 
+class Target(Strict):
+    """`targets.<task>` (stages/report.py targets_table): what the task's best network,
+    chosen on the VALIDATION split's headline metric, must reach on the test split (mean
+    over seeds). An empty entry sets no target: the row reports the verdict only."""
+
+    at_most: float | None = None  # test headline <= this (lower is better: RMSE, bits/char)
+    at_least: float | None = None  # test headline >= this (higher is better: accuracy)
+    beat_baseline: bool = False  # and significantly better than the strongest baseline
+
+    @model_validator(mode="after")
+    def one_bound(self) -> Target:
+        if self.at_most is not None and self.at_least is not None:
+            raise problem("at_least", "give at most one of 'at_most' and 'at_least'")
+        return self
+
+
 class Params(Strict):
     """The whole of params.yaml."""
 
@@ -668,6 +684,7 @@ class Params(Strict):
     text_variants: dict[str, TextVariant] = {}
     published: dict[str, str] = {}
     searches: dict[str, Search] = {}
+    targets: dict[str, Target] = {}
 
     @field_validator("seeds")
     @classmethod
@@ -686,6 +703,7 @@ ENTRY_MODELS: dict[str, Any] = {
     "runs": Run,
     "text_runs": Run,
     "searches": Search,
+    "targets": Target,
 }
 
 
@@ -822,6 +840,25 @@ def cross_references(tree: dict[str, Any]) -> list[str]:
     for name in tree.get("published") or {}:
         if name not in trained:
             out.append(f"published.{name}: no variant of that name; remove it or fix the name")
+    out += target_directions(tree)
+    return out
+
+
+def target_directions(tree: dict[str, Any]) -> list[str]:
+    """A target's bound must point the way its task's headline improves (RMSE and bits/char
+    at_most, accuracy at_least). A task absent from the tree is not an error: the report
+    gives it a row saying it was not run."""
+    kinds = dict.fromkeys(tree.get("tasks") or {}, "forecast")
+    kinds |= {t: (c or {}).get("kind") for t, c in (tree.get("text_tasks") or {}).items()}
+    out = []
+    for task, goal in (tree.get("targets") or {}).items():
+        if kinds.get(task) not in HEADLINE or not isinstance(goal, dict):
+            continue
+        metric, _, lower = HEADLINE[kinds[task]]
+        wrong, right = ("at_least", "at_most") if lower else ("at_most", "at_least")
+        if goal.get(wrong) is not None:
+            better = "lower" if lower else "higher"
+            out.append(f"targets.{task}.{wrong}: {metric} is better {better}; use '{right}'")
     return out
 
 
