@@ -115,10 +115,17 @@ def figure_section(task: str, title: str, paths: list[Path], page_dir: Path) -> 
 
 
 def page(
-    markdown: str, tasks: dict[str, str], plots_dir: Path, page_dir: Path, searches: str = ""
+    markdown: str,
+    tasks: dict[str, str],
+    plots_dir: Path,
+    page_dir: Path,
+    searches: str = "",
+    targets: str = "",
+    targets_title: str = "Targets",
 ) -> str:
-    """The whole page: the results (markdown rendered), the searches (markdown, when
-    given), then every task's figures. `tasks` maps each task to its title, in order."""
+    """The whole page: the results (markdown rendered), the targets and the searches
+    (markdown, each when given), then every task's figures. `tasks` maps each task to its
+    title, in order."""
     links = " · ".join(f'<a href="#figures-{t}">{html.escape(t)}</a>' for t in tasks)
     sections = [
         figure_section(task, title, figures(task, plots_dir), page_dir)
@@ -134,13 +141,19 @@ def page(
             "<body>",
             f"<h1>{TITLE}</h1>",
             "<p>Written by the <code>report</code> stage (<code>stages/report.py</code>) from "
-            "<code>metrics/</code>: the table is <code>results.md</code>'s; the figures are "
+            "<code>metrics/</code>: the tables are <code>results.md</code>'s; the figures are "
             "the PNGs committed under <code>plots/</code>.</p>",
             f"<p>Figures: {links}</p>",
             '<section id="results">',
             "<h2>Results</h2>",
             markdown_to_html(markdown),
             "</section>",
+            *(
+                ['<section id="targets">', f"<h2>{html.escape(targets_title)}</h2>"]
+                + [markdown_to_html(targets), "</section>"]
+                if targets
+                else []
+            ),
             *(
                 ['<section id="searches">', "<h2>Searches</h2>", markdown_to_html(searches)]
                 + ["</section>"]
