@@ -4,8 +4,8 @@ Writes models/<task>/<variant>/s<seed>/: model.keras, weights.npz (plain arrays,
 numpy reference check), predictions.npz (model-space predictions for every split) and
 variant.json (what was trained). Per-epoch curves go to metrics/train/<task>/<variant>/
 s<seed>/ through DVCLive. Reads `runs.<run>` (variant, task, seed; a hybrid's classical
-entry), `variants.<variant>` and the task's `window` params; the fit itself (determinism, early stopping, resume
-after a kill) is stages/core/fit.py.
+entry), `variants.<variant>` and the task's `window` params; the fit itself (determinism,
+early stopping, resume after a kill) is stages/core/fit.py.
 """
 
 from __future__ import annotations
