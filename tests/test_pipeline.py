@@ -95,10 +95,10 @@ def test_text_tasks_have_metrics_figures_and_samples(smoke_repo):
         figures = {p.name for p in (repo / "plots" / task / "figures").iterdir()}
         assert {"scores.png", "training_curves.png"} <= figures
     imdb = json.loads((repo / "metrics" / "imdb.json").read_text())
-    assert {"majority", "tfidf_lr", "nbsvm_bigrams"} <= set(imdb["baselines"])
+    assert {"majority", "tfidf_lr", "nbsvm"} <= set(imdb["baselines"])  # smoke: unigrams
     assert imdb["baselines"]["tfidf_lr"]["test"]["count"] == 25_000
     assert imdb["baselines"]["tfidf_lr"]["test"]["accuracy"] > 0.85
-    assert imdb["baselines"]["nbsvm_bigrams"]["test"]["accuracy"] > 0.88
+    assert imdb["baselines"]["nbsvm"]["test"]["accuracy"] > 0.87  # Wang & Manning: 0.883
     assert {"roc.png", "confusion.png"} <= {p.name for p in (repo / "plots/imdb/figures").iterdir()}
     book = json.loads((repo / "metrics" / "warpeace.json").read_text())
     assert {"unigram", "ngram"} == set(book["baselines"])
