@@ -168,6 +168,29 @@ def test_tiny_end_to_end_gru_with_numpy_check(tmp_path):
     assert all(p.stat().st_size > 5000 for p in paths)
 
 
+def test_a_diverged_training_fails_clearly_and_saves_nothing(tmp_path):
+    """A learning rate that sends the loss to NaN / inf: one error naming the params key
+    and the usual fixes, no model folder (TerminateOnNaN ends the epoch early)."""
+    from stages.train import train
+
+    jena_fake.write_zip(tmp_path / "raw" / "jena" / "jena_climate_2009_2016.csv.zip", 4000)
+    prepare_task("jena", task_cfg(), tmp_path / "raw", tmp_path / "prep")
+    variant = {
+        "task": "jena",
+        "model": {"layers": [{"type": "simple_rnn", "units": 4, "activation": "relu"}],
+                  "head": {"units": 1}},
+        "train": {"optimizer": "sgd", "learning_rate": 1e30, "loss": "mse", "epochs": 3,
+                  "steps_per_epoch": 3},
+    }  # fmt: skip
+    params = {"tasks": {"jena": task_cfg()}, "variants": {"jena-rnn": variant}}
+    run = {"variant": "jena-rnn", "task": "jena", "seed": 1}
+    with pytest.raises(StageError, match=r"variants\.jena-rnn\.train: training diverged in "
+                       r"epoch 1 .*Lower learning_rate"):  # fmt: skip
+        train("jena-rnn-s1", run, params, tmp_path / "prep", tmp_path / "models",
+              tmp_path / "live", checkpoints=tmp_path / "ckpt")  # fmt: skip
+    assert not (tmp_path / "models" / "jena" / "jena-rnn").exists()
+
+
 def test_unreachable_optional_dataset_skips_every_stage_without_numbers(tmp_path):
     from stages.evaluate import evaluate_task
     from stages.plots import plot_task

@@ -265,8 +265,11 @@ def fit(
         reseed(model, seed, epoch)
         if feeds.stateful:
             reset_states(model)
-        history = model.fit(**feeds.epoch(epoch), validation_data=validation, verbose=0)
+        history = model.fit(
+            **feeds.epoch(epoch), validation_data=validation, verbose=0, callbacks=[nan_stop()]
+        )
         logs = {k: float(v[-1]) for k, v in history.history.items()}
+        check_finite(logs, epoch + 1, where)
         if update(state, logs, has_val, patience, min_delta) and restore_best:
             best_weights = model.get_weights()
         log_epoch(live, logs, standardize_metric_name)
@@ -338,6 +341,25 @@ def build_compiled(arch: dict, feeds, cfg: dict, where: str, strategy=None):
         model = build_model(arch, feeds.input_shape, None, f"{where}.model")
         compile_model(model, cfg, f"{where}.train")
     return multi_worker_fixes(model, strategy)
+
+
+def nan_stop():
+    """Keras' TerminateOnNaN: a diverged epoch ends at its first NaN batch, not its last."""
+    import keras
+
+    return keras.callbacks.TerminateOnNaN()
+
+
+def check_finite(logs: dict, epoch: int, where: str) -> None:
+    """One clear error when training diverged (a NaN or infinite loss): nothing is saved,
+    and the message names the knobs that usually fix it."""
+    bad = [k for k in ("loss", "val_loss") if k in logs and not np.isfinite(logs[k])]
+    if bad:
+        raise StageError(
+            f"params.yaml: {where}: training diverged in epoch {epoch} ({bad[0]} is "
+            f"{logs[bad[0]]}). Lower learning_rate, set clipnorm, or use a bounded "
+            "activation (tanh) in recurrent layers whose state is carried (stateful)."
+        )
 
 
 def update(state: dict, logs: dict, has_val: bool, patience: int | None, min_delta: float) -> bool:
