@@ -265,9 +265,9 @@ def fit(
         reseed(model, seed, epoch)
         if feeds.stateful:
             reset_states(model)
-        history = model.fit(
-            **feeds.epoch(epoch), validation_data=validation, verbose=0, callbacks=[nan_stop()]
-        )
+        data = feeds.epoch(epoch)  # stream layouts bring their own callbacks (state resets)
+        data["callbacks"] = [*data.get("callbacks", []), nan_stop()]
+        history = model.fit(**data, validation_data=validation, verbose=0)
         logs = {k: float(v[-1]) for k, v in history.history.items()}
         check_finite(logs, epoch + 1, where)
         if update(state, logs, has_val, patience, min_delta) and restore_best:
