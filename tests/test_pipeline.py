@@ -51,6 +51,11 @@ def check_seeds(entry: dict, seeds: list[int]) -> None:
     assert 0 <= versus["p_value"] <= 1
 
 
+def enabled(variant: dict) -> bool:
+    """Trained in this profile: smoke switches some variants off (`enabled: false`)."""
+    return variant.get("enabled", True) is not False
+
+
 def test_every_metric_is_present_and_finite(smoke_repo):
     from stages.core.runs import task_seeds
 
@@ -63,7 +68,7 @@ def test_every_metric_is_present_and_finite(smoke_repo):
         if "unavailable" in metrics:  # only Jena may be skipped here, and with no numbers
             assert task == "jena" and set(metrics) == {"unavailable"}
             continue
-        models = {k for k, v in params["variants"].items() if v["task"] == task}
+        models = {k for k, v in params["variants"].items() if v["task"] == task and enabled(v)}
         assert set(metrics["models"]) == models
         observed = cfg.get("target_observed", True)
         classical = {spec["name"] for spec in cfg.get("classical") or []}
@@ -87,7 +92,7 @@ def test_text_tasks_have_metrics_figures_and_samples(smoke_repo):
     params = yaml.safe_load((repo / "params.yaml").read_text())
     for task in params["text_tasks"]:
         metrics = json.loads((repo / "metrics" / f"{task}.json").read_text())
-        models = {k for k, v in params["text_variants"].items() if v["task"] == task}
+        models = {k for k, v in params["text_variants"].items() if v["task"] == task and enabled(v)}
         assert set(metrics["models"]) == models
         assert all(math.isfinite(x) for x in numbers(metrics)), task
         for splits in metrics["models"].values():
