@@ -22,18 +22,21 @@ number, drawn by `dvc plots show`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from stages.core.interpolation import bits, choose_weight, log_loss_for, mix
 from stages.core.io import (
     METRICS_DIR,
     MODELS_DIR,
     PLOTS_DIR,
     PREPARED_DIR,
     SPLIT_CODES,
+    StageError,
     atomic_path,
     load_npz,
     model_dir,
@@ -106,16 +109,20 @@ def evaluate_sentiment(
         for name, p in base_probs.items()
     }
     result: dict[str, Any] = {"models": {}, "baselines": base}
+    nets = {
+        name: {seed: predictions(task, name, seed, models) for seed in runs}
+        for name, runs in variants.items()
+    }
+    mixed = hybrids(task, cfg, nets, base_probs, log_loss_for(truth["val"]))
     ensembles = {}
-    for name, runs in variants.items():
-        probs = {
-            seed: load_npz(model_dir(task, name, seed, models) / "predictions.npz") for seed in runs
-        }
+    for name, probs in {**nets, **{n: h["probs"] for n, h in mixed.items()}}.items():
         per_seed = {
-            seed: {s: classification_scores(truth[s], p[s].reshape(-1)) for s in HELD_OUT}
+            seed: {s: classification_scores(truth[s], p[s]) for s in HELD_OUT}
             for seed, p in probs.items()
         }
-        ensemble = {s: np.mean([p[s].reshape(-1) for p in probs.values()], 0) for s in HELD_OUT}
+        if name in mixed:
+            note_weights(per_seed, mixed[name]["weights"])
+        ensemble = {s: np.mean([p[s] for p in probs.values()], 0) for s in HELD_OUT}
         result["models"][name], ensembles[name] = over_seeds(per_seed), ensemble
 
         def mcnemar(split: str, best: str, ensemble=ensemble) -> dict:
@@ -125,8 +132,64 @@ def evaluate_sentiment(
             )  # fmt: skip
 
         add_verdicts(result["models"][name], base, "sentiment", mcnemar)
-    write_curves(plots / task / "data", truth["test"], {**ensembles, **base_probs}, list(variants))
+    mark_hybrids(result["models"], mixed)
+    write_curves(plots / task / "data", truth["test"], {**ensembles, **base_probs}, list(ensembles))
     return result
+
+
+def predictions(task: str, name: str, seed: int, models: Path) -> dict[str, np.ndarray]:
+    """One run's held-out probabilities, float64, per split: P(positive) per review, or the
+    probability of each true next character (from `<split>_log2p`)."""
+    saved = load_npz(model_dir(task, name, seed, models) / "predictions.npz")
+    if all(s in saved for s in HELD_OUT):
+        return {s: saved[s].reshape(-1).astype(np.float64) for s in HELD_OUT}
+    return {s: np.exp2(saved[f"{s}_log2p"].astype(np.float64)) for s in HELD_OUT}
+
+
+def hybrids(
+    task: str, cfg: dict, nets: dict, base_probs: dict, loss: Callable
+) -> dict[str, dict]:
+    """Every `hybrids` entry whose variant was trained: {"<variant>+<baseline>": {"baseline",
+    "probs": {seed: {split: p}}, "weights": {seed: w}}}, w chosen on validation per seed.
+    A charlm network scores the held-out text after its first character, a prefix of what
+    the n-gram scores, so the baseline is cut to the network's length."""
+    out = {}
+    for i, spec in enumerate(cfg.get("hybrids") or []):
+        variant, baseline = spec["variant"], spec["baseline"]
+        if baseline not in base_probs:
+            raise StageError(
+                f"params.yaml: text_tasks.{task}.hybrids[{i}].baseline is {baseline!r}, not a "
+                f"baseline of {task} (known: {', '.join(base_probs)}). Name one of those."
+            )
+        if variant not in nets:
+            print(f"evaluate_text: hybrid {variant}+{baseline} skipped: {variant} not trained")
+            continue
+        probs, weights = {}, {}
+        for seed, p in nets[variant].items():
+            theirs = {s: base_probs[baseline][s][: len(p[s])] for s in HELD_OUT}
+            weights[seed] = choose_weight(p["val"], theirs["val"], loss)
+            probs[seed] = {s: mix(p[s], theirs[s], weights[seed]) for s in HELD_OUT}
+        out[f"{variant}+{baseline}"] = {"baseline": baseline, "probs": probs, "weights": weights}
+        print(
+            f"evaluate_text: hybrid {variant}+{baseline}: {baseline}'s weight chosen on "
+            f"validation {', '.join(f'{w:.2f}' for w in weights.values())} (per seed)"
+        )
+    return out
+
+
+def note_weights(per_seed: dict, weights: dict) -> None:
+    """Each seed's interpolation weight beside its scores, on both splits (averaged over
+    seeds like any metric)."""
+    for seed, splits in per_seed.items():
+        for scores in splits.values():
+            scores["baseline_weight"] = weights[seed]
+
+
+def mark_hybrids(models: dict, mixed: dict) -> None:
+    """The results table labels these rows "(hybrid: <baseline>)" (stages/report.py)."""
+    for name, entry in mixed.items():
+        for split in HELD_OUT:
+            models[name][split]["hybrid"] = entry["baseline"]
 
 
 def write_curves(out: Path, y: np.ndarray, probs: dict[str, dict], models: list[str]) -> None:
@@ -157,21 +220,21 @@ def evaluate_charlm(
     base, base_log2p = ngram_baselines(ids, vocab, cfg, histories)
     result: dict[str, Any] = {"models": {}, "baselines": base}
     block = int((cfg.get("significance") or {}).get("block", 1000))
-    for name, runs in variants.items():
-        preds = {
-            seed: load_npz(model_dir(task, name, seed, models) / "predictions.npz") for seed in runs
-        }
+    nets = {
+        name: {seed: predictions(task, name, seed, models) for seed in runs}
+        for name, runs in variants.items()
+    }
+    base_probs = {n: {s: np.exp2(lp[s]) for s in HELD_OUT} for n, lp in base_log2p.items()}
+    mixed = hybrids(task, cfg, nets, base_probs, bits)
+    for name, probs in {**nets, **{n: h["probs"] for n, h in mixed.items()}}.items():
         per_seed = {
-            seed: {s: charlm_scores(p[f"{s}_log2p"], p[f"{s}_correct"]) for s in HELD_OUT}
-            for seed, p in preds.items()
+            seed: {s: char_scores(task, name, seed, s, p[s], models) for s in HELD_OUT}
+            for seed, p in probs.items()
         }
+        if name in mixed:
+            note_weights(per_seed, mixed[name]["weights"])
         # the seed ensemble: the mean of the seeds' probabilities of the true character
-        ensemble = {
-            s: np.log2(
-                np.mean([np.exp2(p[f"{s}_log2p"].astype(np.float64)) for p in preds.values()], 0)
-            )
-            for s in HELD_OUT
-        }
+        ensemble = {s: np.log2(np.mean([p[s] for p in probs.values()], 0)) for s in HELD_OUT}
         result["models"][name] = over_seeds(per_seed)
 
         def bootstrap(split: str, best: str, ensemble=ensemble) -> dict:
@@ -181,6 +244,7 @@ def evaluate_charlm(
             return compare("charlm", loss_model=ours, loss_base=theirs, block=block)
 
         add_verdicts(result["models"][name], base, "charlm", bootstrap)
+    mark_hybrids(result["models"], mixed)
     samples = {
         name: read_json(
             model_dir(task, name, min(runs), models) / "samples.json", f"train_text@{name}"
@@ -189,6 +253,18 @@ def evaluate_charlm(
     }
     write_json(samples_path(task, metrics_dir), samples)
     return result
+
+
+def char_scores(
+    task: str, name: str, seed: int, split: str, p_true: np.ndarray, models: Path
+) -> dict[str, float]:
+    """A trained network's bits/char and next-character accuracy; a hybrid (no folder of
+    its own) has bits/char only: its accuracy would need the network's whole distribution."""
+    path = model_dir(task, name, seed, models) / "predictions.npz"
+    if not path.exists():
+        return {"bits_per_char": bits(p_true), "count": len(p_true)}
+    saved = load_npz(path)
+    return charlm_scores(saved[f"{split}_log2p"], saved[f"{split}_correct"])
 
 
 def ngram_baselines(ids: dict, vocab: int, cfg: dict, histories: dict) -> tuple[dict, dict]:

@@ -119,9 +119,13 @@ def plot_text_task(
     metrics = load_metrics(task, metrics_dir)
     data, out = plots_dir / task / "data", plots_dir / task / "figures"
     models = list(metrics["models"])
+    # a hybrid reuses its variant's training (stages/core/interpolation.py): no curves
+    trained = {
+        n: s for n, s in seeds_of(metrics).items() if "hybrid" not in metrics["models"][n]["test"]
+    }
     figures = {
         "scores.png": scores_figure(metrics, kind, title),
-        "training_curves.png": curves_figure(task, seeds_of(metrics), live_root),
+        "training_curves.png": curves_figure(task, trained, live_root),
     }
     if kind == "sentiment":
         figures["roc.png"] = roc_figure(data, metrics, title)

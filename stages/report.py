@@ -66,15 +66,29 @@ def fmt_p(p: float | None) -> str:
     return "p < 0.0001" if p < 1e-4 else f"p {p:.2g}"
 
 
-def verdict_cell(entry: dict) -> str:
-    """The significance test against the strongest baseline, in words, with its p-value."""
-    versus = entry.get("vs_best_baseline")
+def verdict_words(versus: dict | None, bold: bool = False) -> str:
+    """The significance test against the strongest baseline in words, with its p-value:
+    `better than ngram (p 0.0005)`, `no difference from arima_aic (p 0.73)`; "better"
+    in bold for the results table."""
     if not versus:
         return ""
-    word = {"better": "**better** than", "worse": "worse than"}.get(
-        versus["verdict"], "no difference from"
-    )
-    return f"{word} {versus['baseline']} ({fmt_p(versus['p_value'])})"
+    verdict, p = versus["verdict"], fmt_p(versus["p_value"])
+    if verdict in ("better", "worse"):
+        word = f"**{verdict}**" if bold and verdict == "better" else verdict
+        return f"{word} than {versus['baseline']} ({p})"
+    return f"no difference from {versus['baseline']} ({p})"
+
+
+def verdict_cell(entry: dict) -> str:
+    """The results table's last-but-one column."""
+    return verdict_words(entry.get("vs_best_baseline"), bold=True)
+
+
+def model_label(name: str, splits: dict) -> str:
+    """A model's name, with "(hybrid: <baseline>)" when a classical model or a baseline
+    does part of its work (stages/core/hybrid.py, stages/core/interpolation.py)."""
+    hybrid = next((s["hybrid"] for s in splits.values() if s.get("hybrid")), None)
+    return f"{name} (hybrid: {hybrid})" if hybrid else name
 
 
 def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]:
@@ -86,9 +100,7 @@ def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]
         for name, splits in entries.items():
             test = splits.get("test", {})
             role = "reference baseline" if name == ref else "baseline"
-            label = name if kind == "model" else f"_{name}_ ({role})"
-            if kind == "model" and test.get("hybrid"):  # a network on classical residuals
-                label = f"{name} (hybrid: {test['hybrid']})"
+            label = model_label(name, splits) if kind == "model" else f"_{name}_ ({role})"
             rows.append(
                 f"| {task} | {label} | {with_ci(test, 'rmse_orig')} {units} | "
                 f"{with_ci(test, 'mae_orig')} | {n_seeds(test)} | {with_ci(test, 'skill')} | "
@@ -135,7 +147,11 @@ def in_words(task: str, metrics: dict, kind: str) -> str:
     """One sentence per task saying what its table says, from the numbers themselves."""
     line = headline(task, metrics, kind)
     metric = HEADLINE[kind][0].removesuffix("_orig")
-    best = next(n for n in metrics["models"] if n.removeprefix(f"{task}-") == line["net"])
+    best = next(
+        model_label(n, s)
+        for n, s in metrics["models"].items()
+        if n.removeprefix(f"{task}-") == line["net"]
+    )
     numbers = f"{metric} {line['score']:.4g} against {line['base_score']:.4g}"
     p = fmt_p(line["p_value"])
     if line["verdict"] == "better":
@@ -179,8 +195,9 @@ def text_table(task: str, cfg: dict, metrics: dict, published: dict) -> list[str
             row = splits[split]
             cells = " | ".join(with_ci(row, m) for m, _ in columns)
             if kind == "models":
+                label = model_label(name, splits)
                 lines.append(
-                    f"| {name} | {cells} | {n_seeds(row)} | {verdict_cell(row)} "
+                    f"| {label} | {cells} | {n_seeds(row)} | {verdict_cell(row)} "
                     f"| {published.get(name, '')} |"
                 )
             else:
@@ -210,16 +227,6 @@ def best_on_validation(metrics: dict, kind: str) -> str | None:
     return (min if lower else max)(scored, key=scored.get) if scored else None
 
 
-def in_words_short(versus: dict | None) -> str:
-    """The test against the strongest baseline, for the Met? cell."""
-    if not versus:
-        return "not tested against a baseline"
-    name, verdict = versus["baseline"], versus["verdict"]
-    if verdict in ("better", "worse"):
-        return f"{verdict} than {name} ({fmt_p(versus['p_value'])})"
-    return f"level with {name} (not significant)"
-
-
 def target_text(goal: dict, kind: str | None, units: str) -> str:
     """The target in words: `RMSE ≤ 13 passengers and significantly better than the
     strongest baseline`."""
@@ -247,7 +254,8 @@ def met_cell(goal: dict, score: float, versus: dict | None) -> str:
         checks.append((held, f"{fmt(score)} {'≥' if held else '<'} {fmt(goal['at_least'])}"))
     if goal.get("beat_baseline"):
         checks.append(((versus or {}).get("verdict") == "better", ""))
-    words = "; ".join([w for _, w in checks if w] + [in_words_short(versus)])
+    said = verdict_words(versus) or "not tested against a baseline"
+    words = "; ".join([w for _, w in checks if w] + [said])
     if not checks:
         return f"no target: {words}"
     return f"{'yes' if all(held for held, _ in checks) else 'no'}: {words}"

@@ -118,7 +118,7 @@ def test_targets_pick_the_network_best_on_validation_not_on_test(tmp_path):
     assert row == (
         "| t | RMSE ≤ 11.5 u and significantly better than the strongest baseline "
         "| t-steady (hybrid: arima) | 12 u (2 seeds, p 0.4) | arima 12.5 u "
-        "| no: 12 > 11.5; level with arima (not significant) |"
+        "| no: 12 > 11.5; no difference from arima (p 0.4) |"
     )
     # a target for a task the profile lacks: its kind, so its metric, is unknown
     assert (

@@ -26,15 +26,14 @@ from stages.core.transforms import Transform
 
 def classical_spec(specs: list[dict] | None, name: str, where: str) -> dict:
     """The task's `classical:` entry called `name`, or an error naming the params key."""
-    from stages.core.runs import classical_entry
+    from stages.core.runs import classical_entry, classical_names
 
     spec = classical_entry(specs, name)
     if spec is not None:
         return spec
-    known = ", ".join(str(s.get("name")) for s in specs or [] if isinstance(s, dict)) or "none"
     raise StageError(
         f"params.yaml: {where}.hybrid is {name!r}, which is not in the task's `classical:` "
-        f"list (known: {known})."
+        f"list (known: {classical_names(specs)})."
     )
 
 

@@ -55,6 +55,11 @@ def classical_entry(specs: list | None, name: str) -> dict | None:
     return None
 
 
+def classical_names(specs: list | None) -> str:
+    """The names of a task's `classical:` entries, for error messages ("none" if empty)."""
+    return ", ".join(str(s.get("name")) for s in specs or [] if isinstance(s, dict)) or "none"
+
+
 def hybrid_base(name: str, variant: dict, task: str, task_cfg: dict) -> dict | None:
     """A hybrid variant's classical model (`variants.<v>.hybrid` names an entry of the
     task's `classical:` list), copied into its runs: the training stage then depends on
@@ -65,9 +70,9 @@ def hybrid_base(name: str, variant: dict, task: str, task_cfg: dict) -> dict | N
         return None
     spec = classical_entry(task_cfg.get("classical"), hybrid)
     if spec is None:
-        known = ", ".join(str(s.get("name")) for s in task_cfg.get("classical") or []) or "none"
         raise ValueError(
             f"params: variants.{name}.hybrid is {hybrid!r}, which is not in "
-            f"tasks.{task}.classical (known: {known}); name one of those or add it there"
+            f"tasks.{task}.classical (known: {classical_names(task_cfg.get('classical'))}); "
+            "name one of those or add it there"
         )
     return spec

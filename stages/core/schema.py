@@ -557,6 +557,16 @@ class Nbsvm(Strict):
     calibration_folds: Annotated[int, Field(ge=2)] = 3
 
 
+class TextHybrid(Strict):
+    """`text_tasks.<task>.hybrids[i]`: a text variant's probabilities interpolated with one
+    baseline's, the weight chosen on validation (stages/core/interpolation.py). Evaluation
+    only: the variant's trained weights are reused, nothing retrains. Its row is
+    `<variant>+<baseline>`, marked "hybrid" in the tables."""
+
+    variant: str
+    baseline: str
+
+
 class Sentiment(Strict):
     """`text_tasks.<task>` of kind sentiment (IMDB-like reviews)."""
 
@@ -572,6 +582,7 @@ class Sentiment(Strict):
     encoding: str = "utf-8"
     tfidf_baselines: list[Tfidf] = []
     nbsvm_baselines: list[Nbsvm] = []
+    hybrids: list[TextHybrid] = []
 
 
 class Significance(Strict):
@@ -592,6 +603,7 @@ class CharLM(Strict):
     ngram_orders: Annotated[list[PosInt], Field(min_length=1)] = [1, 2, 3, 5, 7, 9]
     ngram_discounts: Annotated[list[Fraction], Field(min_length=1)] = [0.75]
     significance: Significance = Significance()
+    hybrids: list[TextHybrid] = []
 
     @model_validator(mode="after")
     def held_out(self) -> CharLM:
@@ -840,7 +852,40 @@ def cross_references(tree: dict[str, Any]) -> list[str]:
     for name in tree.get("published") or {}:
         if name not in trained:
             out.append(f"published.{name}: no variant of that name; remove it or fix the name")
-    out += target_directions(tree)
+    out += target_directions(tree) + text_hybrid_names(tree)
+    return out
+
+
+def text_baseline_names(cfg: dict[str, Any]) -> list[str]:
+    """The baselines evaluate_text fits for a text task, by the names its metrics use."""
+    if cfg.get("kind") == "charlm":
+        return ["unigram", "ngram"]
+    specs = [*(cfg.get("tfidf_baselines") or []), *(cfg.get("nbsvm_baselines") or [])]
+    return ["majority", *(s.get("name") for s in specs if isinstance(s, dict))]
+
+
+def text_hybrid_names(tree: dict[str, Any]) -> list[str]:
+    """A text hybrid names a text variant of its own task and one of that task's baselines."""
+    variants = tree.get("text_variants") or {}
+    out = []
+    for task, cfg in (tree.get("text_tasks") or {}).items():
+        known = text_baseline_names(cfg or {})
+        for i, entry in enumerate((cfg or {}).get("hybrids") or []):
+            if not isinstance(entry, dict):
+                continue
+            where = f"text_tasks.{task}.hybrids[{i}]"
+            variant, base = entry.get("variant"), entry.get("baseline")
+            if (variants.get(variant) or {}).get("task") != task:
+                ours = [n for n, v in variants.items() if (v or {}).get("task") == task]
+                out.append(
+                    f"{where}.variant: {variant!r} is not a text variant of {task} "
+                    f"(known: {', '.join(ours)})"
+                )
+            if base not in known:
+                out.append(
+                    f"{where}.baseline: {base!r} is not a baseline of {task} "
+                    f"(known: {', '.join(known)})"
+                )
     return out
 
 
