@@ -93,10 +93,20 @@ def test_text_tasks_have_metrics_figures_and_samples(smoke_repo):
     for task in params["text_tasks"]:
         metrics = json.loads((repo / "metrics" / f"{task}.json").read_text())
         models = {k for k, v in params["text_variants"].items() if v["task"] == task and enabled(v)}
-        assert set(metrics["models"]) == models
+        hybrids = {f"{h['variant']}+{h['baseline']}" for h in params["text_tasks"][task]["hybrids"]}
+        assert hybrids and set(metrics["models"]) == models | hybrids
         assert all(math.isfinite(x) for x in numbers(metrics)), task
         for splits in metrics["models"].values():
             check_seeds(splits["test"], params["seeds"][:1])
+        for name in hybrids:  # interpolated on validation, scored on test, marked hybrid
+            test = metrics["models"][name]["test"]
+            assert test["hybrid"] == name.rsplit("+", 1)[1]
+            assert 0 <= test["baseline_weight"] <= 1
+            assert test["baseline_weight"] == metrics["models"][name]["val"]["baseline_weight"]
+            # weight 0 is the network alone: the chosen one cannot do worse on validation
+            loss = "bits_per_char" if "bits_per_char" in test else "log_loss"
+            network = metrics["models"][name.rsplit("+", 1)[0]]["val"][loss]
+            assert metrics["models"][name]["val"][loss] <= network + 1e-9
         figures = {p.name for p in (repo / "plots" / task / "figures").iterdir()}
         assert {"scores.png", "training_curves.png"} <= figures
     imdb = json.loads((repo / "metrics" / "imdb.json").read_text())
@@ -113,6 +123,7 @@ def test_text_tasks_have_metrics_figures_and_samples(smoke_repo):
     assert samples.count("greedy (argmax)") == len(chars) and "### temperature 1\n" in samples
     results = (repo / "results.md").read_text()
     assert "IMDB movie-review sentiment" in results and "| _ngram_ (baseline) |" in results
+    assert "| warpeace-char_simple_rnn+ngram (hybrid: ngram) |" in results
 
 
 def test_metrics_show_reads_in_120_columns(smoke_repo):
