@@ -4,7 +4,8 @@ p = (1 - w) * p_network + w * p_baseline, one weight w per trained network (per 
 the w in 0, 0.01, ..., 1 with the lowest cross-entropy on the VALIDATION split; the test
 split is then scored once with that w. This is linear interpolation of language models
 (Jelinek & Mercer 1980), the way Mikolov et al. (2011) combine an RNN language model with
-a Kneser-Ney n-gram; for reviews it averages P(positive) of the network and, say, NBSVM.
+a Kneser-Ney n-gram; for reviews it averages P(positive) of the network and, say, NBSVM
+(Mesnil et al. 2015 ensemble an RNN language model with NBSVM on IMDB).
 
 Nothing retrains: the network is a text variant's committed weights (its predictions
 file), the baseline is refitted by evaluate_text as always, so a hybrid costs seconds.
