@@ -138,12 +138,9 @@ def evaluate_sentiment(
 
 
 def predictions(task: str, name: str, seed: int, models: Path) -> dict[str, np.ndarray]:
-    """One run's held-out probabilities, float64, per split: P(positive) per review, or the
-    probability of each true next character (from `<split>_log2p`)."""
+    """One review model's P(positive) per held-out split, float64."""
     saved = load_npz(model_dir(task, name, seed, models) / "predictions.npz")
-    if all(s in saved for s in HELD_OUT):
-        return {s: saved[s].reshape(-1).astype(np.float64) for s in HELD_OUT}
-    return {s: np.exp2(saved[f"{s}_log2p"].astype(np.float64)) for s in HELD_OUT}
+    return {s: saved[s].reshape(-1).astype(np.float64) for s in HELD_OUT}
 
 
 def hybrids(
@@ -220,15 +217,25 @@ def evaluate_charlm(
     base, base_log2p = ngram_baselines(ids, vocab, cfg, histories)
     result: dict[str, Any] = {"models": {}, "baselines": base}
     block = int((cfg.get("significance") or {}).get("block", 1000))
-    nets = {
-        name: {seed: predictions(task, name, seed, models) for seed in runs}
+    saved = {
+        name: {
+            seed: load_npz(model_dir(task, name, seed, models) / "predictions.npz") for seed in runs
+        }
         for name, runs in variants.items()
+    }
+    # each run's probability of every true next character, float64
+    nets = {
+        name: {
+            seed: {s: np.exp2(r[f"{s}_log2p"].astype(np.float64)) for s in HELD_OUT}
+            for seed, r in runs.items()
+        }
+        for name, runs in saved.items()
     }
     base_probs = {n: {s: np.exp2(lp[s]) for s in HELD_OUT} for n, lp in base_log2p.items()}
     mixed = hybrids(task, cfg, nets, base_probs, bits)
     for name, probs in {**nets, **{n: h["probs"] for n, h in mixed.items()}}.items():
         per_seed = {
-            seed: {s: char_scores(task, name, seed, s, p[s], models) for s in HELD_OUT}
+            seed: {s: char_scores(saved.get(name, {}).get(seed), s, p[s]) for s in HELD_OUT}
             for seed, p in probs.items()
         }
         if name in mixed:
@@ -255,15 +262,12 @@ def evaluate_charlm(
     return result
 
 
-def char_scores(
-    task: str, name: str, seed: int, split: str, p_true: np.ndarray, models: Path
-) -> dict[str, float]:
-    """A trained network's bits/char and next-character accuracy; a hybrid (no folder of
-    its own) has bits/char only: its accuracy would need the network's whole distribution."""
-    path = model_dir(task, name, seed, models) / "predictions.npz"
-    if not path.exists():
+def char_scores(saved: dict | None, split: str, p_true: np.ndarray) -> dict[str, float]:
+    """A trained network's bits/char and next-character accuracy from its predictions file;
+    a hybrid (`saved` None) has bits/char only: its accuracy would need the network's whole
+    distribution."""
+    if saved is None:
         return {"bits_per_char": bits(p_true), "count": len(p_true)}
-    saved = load_npz(path)
     return charlm_scores(saved[f"{split}_log2p"], saved[f"{split}_correct"])
 
 
