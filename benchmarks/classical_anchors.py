@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stages.core import classical
+from stages.core.baselines import classical
 
 TOLERANCE = 0.03
 SUNSPOT_FIT_STOP = 2256

@@ -4,7 +4,7 @@
                                       [--rounds 2]
 
 Trains each variant (default-profile params, data prepared by `dvc repro prepare@<task>`)
-for a few epochs through stages/core/fit.py once per setting, the settings interleaved
+for a few epochs through stages/core/models/fit.py once per setting, the settings interleaved
 round by round so that a busy machine slows them alike, and prints the median wall and
 CPU seconds per epoch (the first epoch, which traces the graphs, left out) with the
 largest difference of any logged per-epoch number from `before` (0: byte-equal curves):
@@ -54,8 +54,8 @@ def run_once(name: str, params: dict, setting: dict, epochs: int, scratch: Path)
     """(wall seconds per epoch after the first, CPU seconds likewise, logged values)."""
     from dvclive import Live
 
-    from stages.core.fit import Checkpoint, build_compiled, fit, set_determinism
-    from stages.core.layouts import forecast_feeds
+    from stages.core.models.fit import Checkpoint, build_compiled, fit, set_determinism
+    from stages.core.models.layouts import forecast_feeds
 
     variant = params["variants"][name]
     cfg = {**variant["train"], **setting, "epochs": epochs, "checkpoint_every": 1e9}

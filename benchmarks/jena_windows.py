@@ -15,7 +15,7 @@ import tracemalloc
 
 import numpy as np
 
-from stages.core import windows
+from stages.core.data import windows
 from stages.core.io import load_params
 
 ROWS, FEATURES, LOOKBACK, STEP, DELAY, BATCH = 420_551, 14, 1440, 6, 144, 128
@@ -68,7 +68,7 @@ def windowing_table(data: np.ndarray) -> None:
 def step_table(data: np.ndarray) -> None:
     import keras
 
-    from stages.core.zoo import build_model, compile_model
+    from stages.core.models.zoo import build_model, compile_model
 
     params = load_params()
     rng = np.random.default_rng(0)

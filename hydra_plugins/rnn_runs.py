@@ -1,4 +1,4 @@
-"""Registers the `rnn_runs` resolver (stages/core/runs.py) for composing params.yaml.
+"""Registers the `rnn_runs` resolver (stages/core/config/runs.py) for composing params.yaml.
 
 Hydra imports every module of the `hydra_plugins` package while it scans for plugins;
 this one sits at the project root, DVC's default `hydra.plugins_path`, so `dvc exp run`
@@ -7,7 +7,7 @@ this one sits at the project root, DVC's default `hydra.plugins_path`, so `dvc e
 
 from omegaconf import OmegaConf
 
-from stages.core.runs import runs
+from stages.core.config.runs import runs
 
 
 def _resolve(variants, tasks, seeds):

@@ -25,13 +25,13 @@ import pandas as pd
 import requests
 from tqdm import tqdm
 
+from stages.core.config.entry import checked
 from stages.core.io import (
     PARAMS_FILE,
     RAW_DIR,
     UNAVAILABLE,
     StageError,
     atomic_path,
-    checked,
     load_params,
     mark_unavailable,
     run_stage,

@@ -5,11 +5,11 @@ Writes metrics/<task>.json as {"models": {NAME: {SPLIT: {METRIC: value}}}, "base
 with RMSE / MAE in model space (`rmse`, `mae`) and in original units (`rmse_orig`,
 `mae_orig`), `skill` = 1 - RMSE / RMSE of the reference baseline (naive persistence, or
 the training mean when the target is not observed; original units), and for the
-test split `numpy_max_abs_diff`: how far stages/core/reference.py's numpy forward pass is from
-Keras's predictions. A model's numbers are the mean over its seeds, with `_std`, `_ci95`
+test split `numpy_max_abs_diff`: how far stages/core/scoring/reference.py's numpy forward pass
+is from Keras's predictions. A model's numbers are the mean over its seeds, with `_std`, `_ci95`
 and each seed's own under `seeds`; `vs_best_baseline` is a Diebold-Mariano test (HLN
 correction) of the seed ensemble's forecasts against the strongest baseline's.
-Baselines include the task's `classical` statsmodels models (stages/core/classical.py).
+Baselines include the task's `classical` statsmodels models (stages/core/baselines/classical.py).
 Also writes plots/<task>/predictions.csv (seed-ensemble forecasts) for the plots stage.
 No TensorFlow here: predictions were saved by the train stage.
 """
@@ -21,8 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stages.core import baselines, classical, reference
-from stages.core.arch import model_inputs
+from stages.core.baselines import classical, simple
+from stages.core.config.entry import stage_cli
+from stages.core.config.runs import task_seeds
+from stages.core.data.transforms import Transform
+from stages.core.data.windows import horizon
 from stages.core.io import (
     METRICS_DIR,
     MODELS_DIR,
@@ -35,17 +38,15 @@ from stages.core.io import (
     load_npz,
     model_dir,
     require,
-    stage_cli,
     trained_variants,
     unavailable,
     write_json,
 )
-from stages.core.layouts import load_splits
-from stages.core.metrics import add_verdicts, headline, headline_path, over_seeds, scores
-from stages.core.runs import task_seeds
-from stages.core.significance import compare
-from stages.core.transforms import Transform
-from stages.core.windows import horizon
+from stages.core.models.arch import model_inputs
+from stages.core.models.layouts import load_splits
+from stages.core.scoring import reference
+from stages.core.scoring.metrics import add_verdicts, headline, headline_path, over_seeds, scores
+from stages.core.scoring.significance import compare
 
 
 def split_scores(actual_model, pred_model, actual_orig, pred_orig, last, extra=()) -> dict:
@@ -105,7 +106,7 @@ def evaluate_baselines(data: TaskData, cfg: dict) -> tuple[dict, dict]:
         pos = data.positions(split)
         if not len(pos):
             continue
-        fc = baselines.forecasts(
+        fc = simple.forecasts(
             data.observed,
             pos,
             data.horizon,
@@ -156,7 +157,7 @@ def linear_ar_forecast(data: TaskData, split: str) -> np.ndarray:
             "sliding windows with one target each."
         )
     x = data.splits[split]["x"][data.splits[split]["scored"]]
-    return baselines.linear_ar(train["x"], train["y"], x)
+    return simple.linear_ar(train["x"], train["y"], x)
 
 
 def evaluate_model(
@@ -212,17 +213,17 @@ def evaluate_variant(
         per_seed[seed], preds[seed] = evaluate_model(
             data, name, seed, record, models, cfg.get("extra_metrics") or [], hybrid
         )
-        add_skill(per_seed[seed], base, baselines.reference(cfg))
+        add_skill(per_seed[seed], base, simple.reference(cfg))
     ensemble = {split: np.mean([p[split] for p in preds.values()], axis=0) for split in preds[seed]}
     return over_seeds(per_seed), ensemble
 
 
 def hybrid_base(data: TaskData, cfg: dict, record: dict, name: str) -> dict | None:
     """A hybrid variant's classical forecasts per split in model space (fitted on the
-    training rows only, as in training: stages/core/hybrid.py); None for a plain network."""
+    training rows only, as in training: stages/core/models/hybrid.py); None for a plain network."""
     if not record.get("hybrid"):
         return None
-    from stages.core.hybrid import base_in_model_space, classical_spec
+    from stages.core.models.hybrid import base_in_model_space, classical_spec
 
     where = f"variants.{name}"
     spec = classical_spec(cfg.get("classical"), record["hybrid"], where)
@@ -323,7 +324,7 @@ def evaluate_task(
         hybrid = next(iter(runs.values())).get("hybrid")
         if hybrid:  # the results table marks it (stages/report.py)
             model_metrics[name]["test"]["hybrid"] = hybrid
-    ref_name = baselines.reference(cfg)
+    ref_name = simple.reference(cfg)
     result = {"models": model_metrics, "baselines": base_metrics}
     named = {**model_preds, **{f"baseline:{k}": v for k, v in base_preds.items()}}
     table = prediction_table(data, named, int((cfg.get("plot") or {}).get("every", 1)))

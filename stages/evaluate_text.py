@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stages.core.interpolation import bits, choose_weight, log_loss_for, mix
+from stages.core.config.entry import stage_cli
+from stages.core.config.runs import task_seeds
 from stages.core.io import (
     METRICS_DIR,
     MODELS_DIR,
@@ -41,11 +42,11 @@ from stages.core.io import (
     load_npz,
     model_dir,
     read_json,
-    stage_cli,
     trained_variants,
     write_json,
 )
-from stages.core.metrics import (
+from stages.core.scoring.interpolation import bits, choose_weight, log_loss_for, mix
+from stages.core.scoring.metrics import (
     HEADLINE,
     add_verdicts,
     charlm_scores,
@@ -54,8 +55,7 @@ from stages.core.metrics import (
     headline_path,
     over_seeds,
 )
-from stages.core.runs import task_seeds
-from stages.core.significance import compare
+from stages.core.scoring.significance import compare
 from stages.datasets import imdb, warpeace
 
 HELD_OUT = ("val", "test")

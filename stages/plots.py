@@ -15,17 +15,17 @@ from typing import Any
 
 import pandas as pd
 
-from stages.core import baselines
-from stages.core.figures import ci_errors, curves_figure, plt, save, seeds_of
+from stages.core.baselines import simple
+from stages.core.config.entry import stage_cli
 from stages.core.io import (
     LIVE_DIR,
     METRICS_DIR,
     PLOTS_DIR,
     StageError,
     load_metrics,
-    stage_cli,
 )
-from stages.core.metrics import best_baseline_name
+from stages.core.report.figures import ci_errors, curves_figure, plt, save, seeds_of
+from stages.core.scoring.metrics import best_baseline_name
 
 SPLIT_COLOURS = {"train": "#f2f2f2", "val": "#fff3d6", "test": "#e3f0ff"}
 BETTER, WORSE, BASELINE = "#2e8b57", "#c0392b", "#9e9e9e"
@@ -158,7 +158,7 @@ def plot_task(
     """Render the three figures of a task; returns their paths."""
     title, units = cfg.get("title", task), cfg.get("units", "")
     plot_cfg = cfg.get("plot") or {}
-    ref = baselines.reference(cfg)
+    ref = simple.reference(cfg)
     metrics = load_metrics(task, metrics_dir)
     if "unavailable" in metrics:
         return placeholders(plots_dir / task, title, metrics["unavailable"])

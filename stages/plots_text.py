@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stages.core.figures import ci_errors, curves_figure, plt, save, seeds_of
+from stages.core.config.entry import stage_cli
 from stages.core.io import (
     LIVE_DIR,
     METRICS_DIR,
@@ -23,9 +23,9 @@ from stages.core.io import (
     atomic_path,
     load_metrics,
     read_json,
-    stage_cli,
 )
-from stages.core.metrics import HEADLINE, best_baseline
+from stages.core.report.figures import ci_errors, curves_figure, plt, save, seeds_of
+from stages.core.scoring.metrics import HEADLINE, best_baseline
 
 LABELS = {"sentiment": "test accuracy", "charlm": "test bits per character"}
 
@@ -119,7 +119,7 @@ def plot_text_task(
     metrics = load_metrics(task, metrics_dir)
     data, out = plots_dir / task / "data", plots_dir / task / "figures"
     models = list(metrics["models"])
-    # a hybrid reuses its variant's training (stages/core/interpolation.py): no curves
+    # a hybrid reuses its variant's training (stages/core/scoring/interpolation.py): no curves
     trained = {
         n: s for n, s in seeds_of(metrics).items() if "hybrid" not in metrics["models"][n]["test"]
     }

@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from stages.core import windows
+from stages.core.config.entry import stage_cli
+from stages.core.data import windows
+from stages.core.data.transforms import Transform
 from stages.core.io import (
     PREPARED_DIR,
     RAW_DIR,
@@ -24,11 +26,9 @@ from stages.core.io import (
     mark_unavailable,
     require,
     save_npz,
-    stage_cli,
     unavailable,
     write_json,
 )
-from stages.core.transforms import Transform
 from stages.datasets import jena
 from stages.datasets.timeseries import CsvSpec, Missing, Table, read_table
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from stages.core.config.entry import stage_cli
 from stages.core.io import (
     PREPARED_DIR,
     RAW_DIR,
@@ -28,7 +29,6 @@ from stages.core.io import (
     atomic_path,
     require,
     save_npz,
-    stage_cli,
     write_json,
 )
 from stages.datasets import corpus, imdb, warpeace

@@ -23,11 +23,11 @@ def compose(
     conf_dir: Path = CONF_DIR,
 ) -> None:
     """Compose conf/ with the profile and Hydra overrides, check the whole tree against
-    stages/core/schema.py, and only then replace `output`: a typo or a bad value leaves
+    stages/core/config/schema.py, and only then replace `output`: a typo or a bad value leaves
     the previous params.yaml as it was, and the error lists every problem, one a line."""
     if profile not in PROFILES:
         raise StageError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}.")
-    from stages.core.schema import check_params
+    from stages.core.config.schema import check_params
 
     source = f"{conf_dir}/ (profile {profile})"
     with atomic_path(output, suffix=".yaml") as tmp:  # renamed over `output` on success

@@ -9,7 +9,7 @@ against its target on the test split.
 
 README.md carries a copy between markers; `python -m stages.report --readme` refreshes it
 and a test fails when the two differ, so the README never shows a number typed by hand.
-The page (stages/core/page.py) is what a fresh clone opens without DVC's cache: its
+The page (stages/core/report/page.py) is what a fresh clone opens without DVC's cache: its
 figures are the git-tracked PNGs under plots/, linked by relative path.
 """
 
@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stages.core import baselines, page
+from stages.core.baselines import simple
 from stages.core.io import (
     METRICS_DIR,
     PLOTS_DIR,
@@ -29,7 +29,8 @@ from stages.core.io import (
     load_params,
     run_stage,
 )
-from stages.core.metrics import HEADLINE, best_baseline_name, headline
+from stages.core.report import page
+from stages.core.scoring.metrics import HEADLINE, best_baseline_name, headline
 
 RESULTS = Path("results.md")
 PAGE = Path("results.html")
@@ -86,7 +87,7 @@ def verdict_cell(entry: dict) -> str:
 
 def model_label(name: str, splits: dict) -> str:
     """A model's name, with "(hybrid: <baseline>)" when a classical model or a baseline
-    does part of its work (stages/core/hybrid.py, stages/core/interpolation.py)."""
+    does part of its work (stages/core/models/hybrid.py, stages/core/scoring/interpolation.py)."""
     hybrid = next((s["hybrid"] for s in splits.values() if s.get("hybrid")), None)
     return f"{name} (hybrid: {hybrid})" if hybrid else name
 
@@ -94,7 +95,7 @@ def model_label(name: str, splits: dict) -> str:
 def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]:
     """One row per model and per baseline, test split, models first."""
     units = cfg.get("units", "")
-    ref = baselines.reference(cfg)
+    ref = simple.reference(cfg)
     rows = []
     for kind, entries in (("model", metrics["models"]), ("baseline", metrics["baselines"])):
         for name, splits in entries.items():

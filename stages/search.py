@@ -1,6 +1,6 @@
 """Named searches: a grid of DVC experiments, run by one command, exported to a small file.
 
-`searches.<name>` in conf/config.yaml (schema: stages/core/schema.py `Search`) names a
+`searches.<name>` in conf/config.yaml (schema: stages/core/config/schema.py `Search`) names a
 grid of params overrides. Why DVC's queue and not a loop of our own: each point is a
 real `dvc exp run` (its params, outputs and metrics are an experiment commit that
 `dvc exp show / apply / push` know), and the run-cache serves every stage the point does
@@ -48,7 +48,7 @@ USAGE = "usage: python -m stages.search {run|export} <search> [key=value ...]"
 
 def search_entry(params: dict[str, Any], name: str) -> dict[str, Any]:
     """searches.<name>, checked against the schema; an unknown name lists the known ones."""
-    from stages.core.schema import check_entry  # pydantic: only when a search is asked
+    from stages.core.config.schema import check_entry  # pydantic: only when a search is asked
 
     searches = params.get("searches") or {}
     if name not in searches:

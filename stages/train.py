@@ -5,7 +5,7 @@ numpy reference check), predictions.npz (model-space predictions for every split
 variant.json (what was trained). Per-epoch curves go to metrics/train/<task>/<variant>/
 s<seed>/ through DVCLive. Reads `runs.<run>` (variant, task, seed; a hybrid's classical
 entry), `variants.<variant>` and the task's `window` params; the fit itself (determinism,
-early stopping, resume after a kill) is stages/core/fit.py.
+early stopping, resume after a kill) is stages/core/models/fit.py.
 """
 
 from __future__ import annotations
@@ -13,19 +13,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from stages.core.config.entry import checked, stage_cli
 from stages.core.io import (
     LIVE_DIR,
     MODELS_DIR,
     PREPARED_DIR,
     SKIPPED,
     atomic_path,
-    checked,
     live_dir,
     mark_unavailable,
     model_dir,
     require,
     section,
-    stage_cli,
     unavailable,
     write_json,
 )
@@ -54,13 +53,13 @@ def train(
         )
         print(f"train {run}: skipped, data for task {task} unavailable")
         return {"seconds": 0.0}
-    from stages.core.fit import train_variant
-    from stages.core.layouts import forecast_feeds
+    from stages.core.models.fit import train_variant
+    from stages.core.models.layouts import forecast_feeds
 
     window = require(section(params, "tasks", task), "window", f"tasks.{task}")
     feeds = forecast_feeds(task, window, variant, seed, prepared)
     if variant.get("hybrid"):  # a network on a classical model's residuals
-        from stages.core.hybrid import residual_feeds
+        from stages.core.models.hybrid import residual_feeds
 
         feeds = residual_feeds(
             feeds, task, window, entry.get("classical"), variant, f"variants.{name}", prepared

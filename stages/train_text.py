@@ -4,7 +4,7 @@ Peace characters) with one seed.
 Writes models/<task>/<variant>/s<seed>/ as the forecasting train stage does (model.keras,
 weights.npz, predictions.npz, variant.json), plus samples.json for character models:
 generated text at each `sample.temperatures`, as structured data the report renders.
-The fit (determinism, early stopping, resume after a kill) is stages/core/fit.py.
+The fit (determinism, early stopping, resume after a kill) is stages/core/models/fit.py.
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from stages.core.config.entry import checked, stage_cli
 from stages.core.io import (
     PREPARED_DIR,
     StageError,
-    checked,
     load_npz,
     read_json,
     require,
-    stage_cli,
 )
 
 
@@ -47,11 +46,11 @@ def char_sampler(alphabet: list[str], arch: dict, seq_length: int, seed_text: st
     """Text from a fixed seed string; temperature 0 is the seed's greedy argmax.
 
     Each step feeds the last `seq_length` characters, as the seed does, through the numpy
-    forward pass of stages/core/reference.py with the model's current weights: Keras
+    forward pass of stages/core/scoring/reference.py with the model's current weights: Keras
     would trace one graph per context length (seconds each; a single graph with an
     unknown length gave wrong probabilities with TF 2.21 / Keras 3.15).
     """
-    from stages.core.reference import forward
+    from stages.core.scoring.reference import forward
 
     index = {ch: i for i, ch in enumerate(alphabet)}
     unknown = [ch for ch in seed_text if ch not in index]
@@ -108,8 +107,8 @@ def train(
     run: str, entry: dict[str, Any], params: dict, prepared: Path = PREPARED_DIR, **dirs
 ) -> dict[str, Any]:
     """Train one text (variant, seed) run end to end and write all of its outputs."""
-    from stages.core.fit import train_variant
-    from stages.core.layouts import charlm_feeds, sentiment_feeds
+    from stages.core.models.fit import train_variant
+    from stages.core.models.layouts import charlm_feeds, sentiment_feeds
 
     name = require(entry, "variant", f"text_runs.{run}")
     seed = int(require(entry, "seed", f"text_runs.{run}"))

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from stages.core import baselines
-from stages.core.metrics import scores
+from stages.core.baselines import simple as baselines
+from stages.core.scoring.metrics import scores
 
 SERIES = np.array([10.0, 12.0, 11.0, 15.0, 14.0, 18.0, 17.0, 21.0])
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.core import windows
+from stages.core.data import windows
 from stages.core.io import StageError
 
 
@@ -35,8 +35,8 @@ def test_stream_predictions_carry_state_and_come_back_in_text_order():
     reading the whole stream at once; log2p is in text order, first target first."""
     import keras
 
-    from stages.core.layouts import StreamFeeds
-    from stages.core.zoo import build_model
+    from stages.core.models.layouts import StreamFeeds
+    from stages.core.models.zoo import build_model
 
     rng = np.random.default_rng(0)
     ids = {
@@ -67,8 +67,8 @@ def test_a_window_trained_model_is_scored_as_streams_by_a_stateful_twin():
     eval_streams streams, each character from all the text before it in its stream."""
     import keras
 
-    from stages.core.layouts import charlm_feeds
-    from stages.core.zoo import build_model
+    from stages.core.models.layouts import charlm_feeds
+    from stages.core.models.zoo import build_model
 
     rng = np.random.default_rng(2)
     ids = {s: rng.integers(0, 5, 90).astype(np.uint8) for s in ("train", "val", "test")}
@@ -87,7 +87,7 @@ def test_a_window_trained_model_is_scored_as_streams_by_a_stateful_twin():
 
 
 def test_charlm_feeds_pick_streams_for_stateful_models():
-    from stages.core.layouts import CharFeeds, StreamFeeds, charlm_feeds
+    from stages.core.models.layouts import CharFeeds, StreamFeeds, charlm_feeds
 
     ids = {s: np.arange(200, dtype=np.uint8) % 7 for s in ("train", "val", "test")}
     base = {"inputs": {"seq_length": 4}, "train": {"batch_size": 5, "epochs": 1}}

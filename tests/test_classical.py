@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from stages.core import classical
+from stages.core.baselines import classical
 from stages.core.io import StageError
 
 WHERE = "tasks.toy.classical"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from stages.core.io import StageError, load_npz
-from stages.core.layouts import restrided
+from stages.core.models.layouts import restrided
 from stages.datasets.timeseries import Missing, read_csv
 from stages.prepare import prepare_task
 

@@ -1,4 +1,4 @@
-"""`train.distribute` (stages/core/distribute.py): mirrored training follows the same loss
+"""`train.distribute` (stages/core/models/distribute.py): mirrored training follows the same loss
 curve as no strategy, and what cannot be distributed fails before any work with one line.
 
 Mirrored runs in a subprocess: the two logical CPU devices it trains on must be configured
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from stages.core.distribute import check
+from stages.core.config.schema import check_entry
 from stages.core.io import StageError
-from stages.core.schema import check_entry
+from stages.core.models.distribute import check
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -40,8 +40,8 @@ import tensorflow as tf
 
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from stages.core.fit import train_variant
-from stages.core.layouts import ArrayFeeds
+from stages.core.models.fit import train_variant
+from stages.core.models.layouts import ArrayFeeds
 
 out, arch = Path(sys.argv[1]), json.loads(sys.argv[2])
 t = np.arange(220, dtype=np.float32) / 7
@@ -76,8 +76,8 @@ WORKER = """
 import json, sys
 from pathlib import Path
 import numpy as np
-from stages.core.fit import train_variant
-from stages.core.layouts import ArrayFeeds
+from stages.core.models.fit import train_variant
+from stages.core.models.layouts import ArrayFeeds
 
 root, arch = Path(sys.argv[1]), json.loads(sys.argv[2])
 t = np.arange(220, dtype=np.float32) / 7

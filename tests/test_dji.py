@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from stages.core import baselines
+from stages.core.baselines import simple as baselines
 from stages.core.io import StageError
-from stages.core.metrics import direction_accuracy, scores
+from stages.core.scoring.metrics import direction_accuracy, scores
 from stages.datasets.timeseries import read_csv
 from stages.prepare import prepare_task
 from tests.data import MIRROR
@@ -100,7 +100,7 @@ def test_per_window_normalisation_equals_the_seed_and_inverts(tmp_path):
     test = dict(np.load(tmp_path / "prep" / "dji" / "test.npz"))
     np.testing.assert_allclose(test["x"][..., 0], sx, rtol=1e-6)
     np.testing.assert_allclose(test["y"][:, 0], sy, rtol=1e-6)
-    from stages.core.transforms import Transform
+    from stages.core.data.transforms import Transform
 
     meta = json.loads((tmp_path / "prep" / "dji" / "meta.json").read_text())
     back = Transform.from_dict(meta["transform"]).target_to_original(

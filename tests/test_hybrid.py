@@ -1,4 +1,4 @@
-"""Hybrid variants: a network on a classical model's residuals (stages/core/hybrid.py).
+"""Hybrid variants: a network on a classical model's residuals (stages/core/models/hybrid.py).
 
 What must hold: the classical part is fitted on the training rows only (nothing later can
 move it), it is added back in the task's model space so the combined forecast lands in
@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from stages import report
-from stages.core import classical, hybrid
+from stages.core.baselines import classical
+from stages.core.config.variants import Variant
+from stages.core.data.transforms import Transform
 from stages.core.io import StageError
-from stages.core.schema import Variant
-from stages.core.transforms import Transform
+from stages.core.models import hybrid
 
 SARIMA = {"name": "sarima_log", "kind": "arima", "order": [0, 1, 1],
           "seasonal_order": [0, 1, 1, 12], "log": True}  # fmt: skip
@@ -98,7 +99,7 @@ def test_the_results_table_marks_a_hybrid(tmp_path):
 def test_a_hybrid_run_carries_its_classical_entry_only():
     """The training stage lists `runs.<run>` and `tasks.<task>.window`, not the whole task:
     the hybrid's base is copied into its runs entry at composition."""
-    from stages.core.runs import runs
+    from stages.core.config.runs import runs
 
     tasks = {"t": {"classical": [SARIMA, {"name": "other", "kind": "ets"}]}}
     variants = {"t-net": {"task": "t", "hybrid": SARIMA["name"]}, "t-plain": {"task": "t"}}

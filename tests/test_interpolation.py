@@ -1,11 +1,12 @@
 """Text hybrids: a network's probabilities interpolated with a baseline's, the weight
-chosen on validation only (stages/core/interpolation.py, stages/evaluate_text.py)."""
+chosen on validation only (stages/core/scoring/interpolation.py, stages/evaluate_text.py)."""
 
 import numpy as np
 import pytest
 
-from stages.core import interpolation, schema
+from stages.core.config import schema
 from stages.core.io import StageError
+from stages.core.scoring import interpolation
 from stages.evaluate_text import hybrids
 
 RNG = np.random.default_rng(0)

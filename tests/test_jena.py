@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from stages import download
-from stages.core import baselines, windows
+from stages.core.baselines import simple as baselines
+from stages.core.data import windows
 from stages.core.io import StageError
 from stages.datasets import jena
 from stages.prepare import prepare_task

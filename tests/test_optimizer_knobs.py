@@ -1,4 +1,4 @@
-"""train.clipnorm and train.lr_schedule (stages/core/zoo.py compile_model): the optimizer
+"""train.clipnorm and train.lr_schedule (stages/core/models/zoo.py compile_model): the optimizer
 Keras gets, the schedule's rate at given steps, and the schema's check of the keys."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
+from stages.core.config.schema import check_params
 from stages.core.io import StageError
-from stages.core.schema import check_params
 from stages.profile import compose
 
 
@@ -18,7 +18,7 @@ def compiled(train: dict):
     """A tiny model compiled with `train`; returns its optimizer."""
     import keras
 
-    from stages.core.zoo import compile_model
+    from stages.core.models.zoo import compile_model
 
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     compile_model(model, train)
@@ -67,7 +67,7 @@ def test_a_schedule_changes_training():
     """The schedule is really used by fit: a rate decayed to ~0 leaves the weights put."""
     import keras
 
-    from stages.core.zoo import compile_model
+    from stages.core.models.zoo import compile_model
 
     def weights_after(train: dict) -> np.ndarray:
         keras.utils.set_random_seed(0)

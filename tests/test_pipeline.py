@@ -57,7 +57,7 @@ def enabled(variant: dict) -> bool:
 
 
 def test_every_metric_is_present_and_finite(smoke_repo):
-    from stages.core.runs import task_seeds
+    from stages.core.config.runs import task_seeds
 
     repo, _, _ = smoke_repo
     params = yaml.safe_load((repo / "params.yaml").read_text())

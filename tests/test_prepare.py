@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from stages.core.data.transforms import Transform
 from stages.core.io import StageError, load_npz
-from stages.core.transforms import Transform
 from stages.prepare import prepare_task
 from tests.data import MIRROR
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from stages.core.io import StageError
-from stages.core.reference import predict
-from stages.core.zoo import build_model, compile_model
+from stages.core.models.zoo import build_model, compile_model
+from stages.core.scoring.reference import predict
 
 CASES = {
     "simple_rnn": {

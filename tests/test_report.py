@@ -192,7 +192,7 @@ def test_samples_show_every_temperature_that_exists(tmp_path):
 def test_headline_numbers_keep_four_significant_digits():
     """The headline files carry the README table's precision (dvc metrics show would
     otherwise print five decimals and overflow 120 columns); None and 0 pass through."""
-    from stages.core.metrics import significant
+    from stages.core.scoring.metrics import significant
 
     assert significant(18.24002014127854) == 18.24
     assert significant(0.057567547109373875) == 0.05757

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from stages import report
-from stages.core import page
 from stages.core.io import load_params
+from stages.core.report import page
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from stages.core.runs import runs, task_seeds
+from stages.core.config.runs import runs, task_seeds
 from stages.profile import compose
 
 VARIANTS = {"a-gru": {"task": "a"}, "b-lstm": {"task": "b"}}

@@ -1,4 +1,4 @@
-"""The params schema (stages/core/schema.py): every profile composes to a valid tree, and
+"""The params schema (stages/core/config/schema.py): every profile composes to a valid tree, and
 every kind of mistake is one line naming its full key path, before any work is done."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from stages.core import io
+from stages.core.config import entry
+from stages.core.config.schema import check_entry, check_params
 from stages.core.io import StageError
-from stages.core.schema import check_entry, check_params
 from stages.profile import PROFILES, compose
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,7 +228,7 @@ def test_stage_cli_fails_before_running(tree, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["prepare", "sunspots"])
     ran = []
     with pytest.raises(SystemExit) as stopped:
-        io.stage_cli("prepare", "tasks", lambda *args: ran.append(args))
+        entry.stage_cli("prepare", "tasks", lambda *args: ran.append(args))
     assert stopped.value.code == 1 and not ran
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "error: params.yaml: tasks.sunspots.window.lookback: -3 must be >= 1"
@@ -268,14 +268,14 @@ def test_bad_override_leaves_params_yaml_unchanged(tmp_path):
 
 def test_schema_does_not_import_tensorflow():
     code = (
-        "import sys, stages.core.schema; "
+        "import sys, stages.core.config.schema; "
         "assert not {'tensorflow', 'keras'} & set(sys.modules), 'imports TensorFlow'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
 
 
 def test_a_variant_without_task_fails_while_composing(tmp_path):
-    """The run list is computed while composing (stages/core/runs.py): without a task DVC
+    """The run list is computed while composing (stages/core/config/runs.py): without a task DVC
     would interpolate data/prepared/None, so the resolver stops first, with one line."""
     with pytest.raises(StageError, match=r"variant 'dji-gru' has no `task`"):
         compose("smoke", ["~variants.dji-gru.task"], output=tmp_path / "params.yaml")

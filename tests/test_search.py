@@ -19,8 +19,8 @@ import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from stages import report, search
+from stages.core.config.schema import check_entry
 from stages.core.io import StageError, load_params
-from stages.core.schema import check_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 CANNED = json.loads((Path(__file__).parent / "search_exp_show.json").read_text())

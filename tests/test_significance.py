@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from stages.core import significance as sig
+from stages.core.scoring import significance as sig
 
 # Forecast worked example: six targets, a model and a baseline.
 ACTUAL = [2.0, 4.0, 3.0, 5.0, 6.0, 4.0]

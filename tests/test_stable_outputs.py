@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.core.fit import Checkpoint, build_compiled, fit, set_determinism, stable_keras
-from stages.core.layouts import ArrayFeeds
-from stages.core.schema import Train
+from stages.core.config.variants import Train
+from stages.core.models.fit import Checkpoint, build_compiled, fit, set_determinism, stable_keras
+from stages.core.models.layouts import ArrayFeeds
 from tests.test_resume import ENV, SHARED, dji_project
 
 ARCH = {"layers": [{"type": "gru", "units": 4}], "head": {"units": 1}}

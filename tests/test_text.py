@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.core import windows
+from stages.core.data import windows
 from stages.core.io import StageError
 from stages.datasets import imdb, warpeace
 from stages.download import download_dataset

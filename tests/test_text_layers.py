@@ -8,11 +8,11 @@ import copy
 import numpy as np
 import pytest
 
-from stages.core.arch import return_sequences
+from stages.core.config.schema import check_entry
 from stages.core.io import StageError
-from stages.core.reference import predict
-from stages.core.schema import check_entry
-from stages.core.zoo import build_model
+from stages.core.models.arch import return_sequences
+from stages.core.models.zoo import build_model
+from stages.core.scoring.reference import predict
 
 POOLED = {
     "layers": [

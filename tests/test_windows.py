@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stages.core import windows
+from stages.core.data import windows
 from stages.core.io import StageError
 
 

@@ -26,7 +26,7 @@ MODELS_DIR = Path("models")
 LIVE_DIR = Path("metrics/train")
 METRICS_DIR = Path("metrics")
 PLOTS_DIR = Path("plots")
-# Resume points: git- and DVC-ignored, never a DVC output (see stages/core/fit.py).
+# Resume points: git- and DVC-ignored, never a DVC output (see stages/core/models/fit.py).
 CHECKPOINTS_DIR = Path("checkpoints")
 SPLITS = ("train", "val", "test")
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}  # per-review split codes of word tasks
@@ -72,13 +72,6 @@ def section(params: dict[str, Any], group: str, key: str) -> dict[str, Any]:
     return entries[key]
 
 
-def checked(params: dict[str, Any], group: str, key: str) -> Any:
-    """params[group][key] after the schema accepts it: one line per problem, naming its path."""
-    from stages.core.schema import check_entry  # pydantic: only when params are checked
-
-    entry = section(params, group, key)
-    check_entry(group, key, entry)
-    return entry
 
 
 def require(entry: dict[str, Any], key: str, where: str) -> Any:
@@ -226,25 +219,3 @@ def run_stage(main: Callable[[list[str]], None]) -> None:
     except StageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
-
-
-def stage_cli(module: str, group: str | None, run: Callable[..., Any]) -> None:
-    """The whole command line of a `foreach` stage: `python -m stages.<module> <key>`.
-
-    Reads params.yaml, looks up `<group>.<key>` (with a clear error for an unknown key),
-    checks that entry, and only that, against stages/core/schema.py before any work (the
-    stage's DVC params stay narrow; the whole tree is checked when params.yaml is
-    composed), and calls run(key, entry, params); with group None, run(key, params).
-    """
-
-    def main(argv: list[str]) -> None:
-        if len(argv) != 1:
-            raise StageError(f"usage: python -m stages.{module} <{group or 'key'}>")
-        params = load_params()
-        if group is None:
-            run(argv[0], params)
-        else:
-            entry = checked(params, group, argv[0])
-            run(argv[0], entry, params)
-
-    run_stage(main)

@@ -23,8 +23,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from stages.core.data.windows import OOV
 from stages.core.io import StageError
-from stages.core.windows import OOV
 
 
 def analyzer() -> Callable[[str], list[str]]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from stages.core import names
+from stages.core.config import names
 
 
 def rmse(actual: np.ndarray, predicted: np.ndarray, _last=None) -> float:
@@ -106,7 +106,7 @@ def charlm_scores(log2p: np.ndarray, correct: np.ndarray) -> dict[str, float]:
 
 
 # What each kind is judged on, {kind: (metric, split, lower is better)}: defined in
-# stages/core/names.py (import-free, so the params schema can check a target's direction
+# stages/core/config/names.py (import-free, so the params schema can check a target's direction
 # too); the report's verdict and the score charts read it from here.
 HEADLINE = names.HEADLINE
 
@@ -119,7 +119,7 @@ def over_seeds(per_seed: dict[int, dict[str, dict[str, float]]]) -> dict[str, di
     """Per split: the mean over seeds of every metric, `<metric>_std` and `<metric>_ci95`
     ([low, high], Student t) when there are several seeds, and each seed's own numbers
     under `seeds` ({"42": {metric: value}}), so no single lucky seed can hide."""
-    from stages.core.significance import seed_summary
+    from stages.core.scoring.significance import seed_summary
 
     out: dict[str, dict] = {}
     splits = {split: None for runs in per_seed.values() for split in runs}

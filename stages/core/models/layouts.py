@@ -1,7 +1,7 @@
 """Data layouts behind one interface: what a fit reads, and what a trained model predicts.
 
 A stage picks its layout once (`forecast_feeds` by `tasks.<task>.window.layout`, or
-`sentiment_feeds` / `charlm_feeds` for text) and hands the result to stages/core/fit.py.
+`sentiment_feeds` / `charlm_feeds` for text) and hands the result to stages/core/models/fit.py.
 Every layout offers the same few members:
 
     input_shape, batch_size, stateful   what the model is built for
@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.core import windows
-from stages.core.arch import model_inputs, reset_states
+from stages.core.data import windows
+from stages.core.data.transforms import Transform
 from stages.core.io import (
     PREPARED_DIR,
     SPLIT_CODES,
@@ -40,7 +40,7 @@ from stages.core.io import (
     load_npz,
     require,
 )
-from stages.core.transforms import Transform
+from stages.core.models.arch import model_inputs, reset_states
 
 DEFAULT_BATCH, DEFAULT_EVAL_BATCH = 32, 256
 
@@ -120,7 +120,7 @@ class CharFeeds(ArrayFeeds):
     def predict(self, model) -> dict[str, np.ndarray]:
         twin = model
         if not self.arch.get("stateful"):
-            from stages.core.zoo import build_model  # here: only character models need Keras
+            from stages.core.models.zoo import build_model  # here: only character models need Keras
 
             twin = build_model({**self.arch, "stateful": True}, self.input_shape, self.streams)
             twin.set_weights(model.get_weights())

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from stages.core.arch import RNN_TYPES, return_sequences
 from stages.core.io import StageError
+from stages.core.models.arch import RNN_TYPES, return_sequences
 
 ACTIVATIONS: dict[str | None, Callable[[np.ndarray], np.ndarray]] = {
     None: lambda v: v,

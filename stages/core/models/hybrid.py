@@ -1,7 +1,7 @@
 """Hybrid variants: a recurrent network trained on the residuals of a classical model.
 
 `variants.<name>.hybrid: <classical name>` names one entry of the task's `classical:` list
-(stages/core/classical.py). That model's parameters are estimated on the TRAINING rows
+(stages/core/baselines/classical.py). That model's parameters are estimated on the TRAINING rows
 only; with them fixed, a Kalman filter (or the ETS recursions) runs over the whole series
 and gives the one-step forecast at every target position of every split, each from the
 rows before it (nothing from validation or test can move a parameter). The network learns,
@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.core import classical
+from stages.core.baselines import classical
+from stages.core.data.transforms import Transform
 from stages.core.io import StageError
-from stages.core.transforms import Transform
 
 
 def classical_spec(specs: list[dict] | None, name: str, where: str) -> dict:
     """The task's `classical:` entry called `name`, or an error naming the params key."""
-    from stages.core.runs import classical_entry, classical_names
+    from stages.core.config.runs import classical_entry, classical_names
 
     spec = classical_entry(specs, name)
     if spec is not None:
@@ -83,7 +83,7 @@ def base_in_model_space(
 
 def train_positions(task: str, window: dict, variant: dict, meta: dict, data: dict, prepared):
     """Target positions of the training windows the fit uses (train_stride re-windows)."""
-    from stages.core import windows
+    from stages.core.data import windows
     from stages.core.io import load_npz
 
     stride = variant["train"].get("train_stride")
@@ -103,9 +103,9 @@ def residual_feeds(
     """Turn a sliding layout's feeds into residual feeds: training and validation targets
     become target - classical forecast (model space). Predictions stay the network's own
     output; evaluation adds the classical forecast back (`base_in_model_space`). `spec`:
-    the classical entry that composition copied into the run (stages/core/runs.py)."""
+    the classical entry that composition copied into the run (stages/core/config/runs.py)."""
     from stages.core.io import load_npz
-    from stages.core.layouts import load_splits
+    from stages.core.models.layouts import load_splits
 
     if window.get("layout", "sliding") != "sliding" or int(window.get("horizon", 1)) != 1:
         raise StageError(f"params.yaml: {where}.hybrid needs a sliding layout with horizon 1.")

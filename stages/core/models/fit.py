@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 
-from stages.core.arch import reset_states
 from stages.core.io import (
     CHECKPOINTS_DIR,
     LIVE_DIR,
@@ -53,6 +52,7 @@ from stages.core.io import (
     save_npz,
     write_json,
 )
+from stages.core.models.arch import reset_states
 
 SEED_STATE = "seed_generator_state"
 # wall-clock training times, one JSON per run; git-ignored and no DVC output
@@ -230,7 +230,7 @@ def fit(
     `checkpoint` when it holds this run; returns the model (best weights restored when
     train.restore_best) and a summary for DVCLive.
 
-    `feeds` is a layout from stages/core/layouts.py: `epoch(k)` gives model.fit's data
+    `feeds` is a layout from stages/core/models/layouts.py: `epoch(k)` gives model.fit's data
     arguments for epoch k, `validation` the held-out data (or None), `stateful` whether
     layer states are reset before each epoch. `on_epoch(model, epoch)` runs after each
     epoch (e.g. printing a text sample). `strategy` (train.distribute, None for none) is the
@@ -316,7 +316,7 @@ def load_checkpoint(path: Path, strategy=None):
     """The checkpointed model; under a strategy its variables must be created in its scope."""
     import keras
 
-    from stages.core.distribute import multi_worker_fixes
+    from stages.core.models.distribute import multi_worker_fixes
 
     if strategy is None:
         return keras.models.load_model(path)
@@ -328,14 +328,14 @@ def load_checkpoint(path: Path, strategy=None):
 def build_compiled(arch: dict, feeds, cfg: dict, where: str, strategy=None):
     """The variant's model, built and compiled; inside the strategy's scope when there is one
     (its variables are mirrored on every replica), and without any scope for strategy none."""
-    from stages.core.zoo import build_model, compile_model
+    from stages.core.models.zoo import build_model, compile_model
 
     if strategy is None:
         batch = feeds.batch_size if arch.get("stateful") else None
         model = build_model(arch, feeds.input_shape, batch, f"{where}.model")
         compile_model(model, cfg, f"{where}.train")
         return model
-    from stages.core.distribute import multi_worker_fixes
+    from stages.core.models.distribute import multi_worker_fixes
 
     with strategy.scope():
         model = build_model(arch, feeds.input_shape, None, f"{where}.model")
@@ -416,7 +416,7 @@ def train_variant(
     """
     from dvclive import Live
 
-    from stages.core.distribute import check, is_multi_worker, make_strategy, output_dirs
+    from stages.core.models.distribute import check, is_multi_worker, make_strategy, output_dirs
 
     task = require(variant, "task", where)
     cfg = require(variant, "train", where)

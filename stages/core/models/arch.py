@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.core.names import POOL_TYPES, RNN_TYPES
+from stages.core.config.names import POOL_TYPES, RNN_TYPES
 
 
 def return_sequences(arch: dict) -> dict[int, bool]:

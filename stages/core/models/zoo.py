@@ -17,7 +17,8 @@
       stateful: false            # carry state across batches (seed 003)
       sequence_output: false     # many-to-many: one output per time step
 
-stages/core/reference.py mirrors this in numpy; both read the schema in stages/core/arch.py.
+stages/core/scoring/reference.py mirrors this in numpy; both read the schema in
+stages/core/models/arch.py.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from typing import Any
 import keras
 from keras import layers
 
-from stages.core.arch import return_sequences
+from stages.core.config.names import LAYER_TYPES, OPTIMIZER_NAMES, POOL_TYPES, RNN_TYPES
 from stages.core.io import StageError
-from stages.core.names import LAYER_TYPES, OPTIMIZER_NAMES, POOL_TYPES, RNN_TYPES
+from stages.core.models.arch import return_sequences
 
 RNN = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
 POOLS = {

@@ -186,7 +186,7 @@ def verdict(
 
 
 def _labels(x) -> np.ndarray:
-    """0/1 labels, thresholding probabilities at 0.5 (>=, as stages/core/metrics.py does);
+    """0/1 labels, thresholding probabilities at 0.5 (>=, as stages/core/scoring/metrics.py does);
     labels already 0/1 pass through unchanged. NaN stays NaN so the pair is dropped."""
     a = np.asarray(x, dtype=float)
     return np.where(np.isnan(a), np.nan, (a >= 0.5).astype(float))

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from stages.core.data.transforms import Transform
 from stages.core.io import StageError
-from stages.core.transforms import Transform
 
 
 def split_bounds(n: int, val: float, test: float) -> tuple[int, int]:
