@@ -54,7 +54,8 @@ def run_once(name: str, params: dict, setting: dict, epochs: int, scratch: Path)
     """(wall seconds per epoch after the first, CPU seconds likewise, logged values)."""
     from dvclive import Live
 
-    from stages.core.models.fit import Checkpoint, build_compiled, fit, set_determinism
+    from stages.core.models.checkpoint import Checkpoint, set_determinism
+    from stages.core.models.fit import build_compiled, fit
     from stages.core.models.layouts import forecast_feeds
 
     variant = params["variants"][name]

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stages.core.baselines.text import ngram_baselines, sentiment_baselines
 from stages.core.config.entry import stage_cli
 from stages.core.config.runs import task_seeds
 from stages.core.io import (
@@ -56,7 +57,6 @@ from stages.core.scoring.metrics import (
     over_seeds,
 )
 from stages.core.scoring.significance import compare
-from stages.datasets import imdb, warpeace
 
 HELD_OUT = ("val", "test")
 
@@ -65,37 +65,6 @@ def load_task(task: str, prepared: Path = PREPARED_DIR) -> tuple[dict, dict]:
     """The prepared ids and meta.json of a text task."""
     meta = read_json(prepared / task / "meta.json", f"prepare_text@{task}")
     return load_npz(prepared / task / "ids.npz"), meta
-
-
-def sentiment_baselines(ids: dict, cfg: dict) -> dict[str, dict[str, np.ndarray]]:
-    """P(positive) per split from the majority class and each TF-IDF + LR configuration."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    rows = {split: np.flatnonzero(ids["split"] == code) for split, code in SPLIT_CODES.items()}
-    label = ids["label"]
-    share = float(label[rows["train"]].mean())
-    out = {"majority": {s: np.full(len(rows[s]), share) for s in ("val", "test")}}
-    docs = {s: imdb.as_documents(ids["flat"], ids["offsets"], r) for s, r in rows.items()}
-    for spec in cfg.get("tfidf_baselines", []):
-        vectorizer = TfidfVectorizer(
-            token_pattern=r"\S+",  # documents are word ids: every id is one token
-            ngram_range=tuple(spec.get("ngram_range", [1, 1])),
-            max_features=spec.get("max_features"),
-            min_df=spec.get("min_df", 1),
-            sublinear_tf=bool(spec.get("sublinear_tf", False)),
-        )
-        x_train = vectorizer.fit_transform(docs["train"])
-        model = LogisticRegression(C=float(spec.get("C", 1.0)), max_iter=1000)
-        model.fit(x_train, label[rows["train"]])
-        out[spec["name"]] = {
-            s: model.predict_proba(vectorizer.transform(docs[s]))[:, 1] for s in ("val", "test")
-        }
-        print(f"evaluate_text: baseline {spec['name']} ({x_train.shape[1]:,} features) fitted")
-    for spec in cfg.get("nbsvm_baselines", []):
-        held_out = {s: docs[s] for s in ("val", "test")}
-        out[spec["name"]], _ = imdb.nbsvm_probs(docs["train"], label[rows["train"]], held_out, spec)
-    return out
 
 
 def evaluate_sentiment(
@@ -269,34 +238,6 @@ def char_scores(saved: dict | None, split: str, p_true: np.ndarray) -> dict[str,
     if saved is None:
         return {"bits_per_char": bits(p_true), "count": len(p_true)}
     return charlm_scores(saved[f"{split}_log2p"], saved[f"{split}_correct"])
-
-
-def ngram_baselines(ids: dict, vocab: int, cfg: dict, histories: dict) -> tuple[dict, dict]:
-    """The unigram model and the n-gram model whose order and discount score best on the
-    validation text (both counted on the training text), scored on every held-out
-    character after the first; and their per-character log2 probabilities."""
-    orders = [int(o) for o in cfg.get("ngram_orders", [1, 2, 3, 5, 7, 9])]
-    discounts = [float(d) for d in cfg.get("ngram_discounts", [0.75])]
-    model, order, discount, table = warpeace.select_ngram(
-        ids["train"], ids["val"], vocab, orders, discounts
-    )
-    print(f"evaluate_text: n-gram chosen on validation: order {order}, discount {discount}")
-    chosen = {"unigram": (1, discount), "ngram": (order, discount)}
-    metrics: dict[str, dict] = {}
-    log2p: dict[str, dict] = {}
-    for name, (k, d) in chosen.items():
-        metrics[name], log2p[name] = {}, {}
-        for split in HELD_OUT:
-            held_out = ids[split]
-            history = np.append(histories[split], held_out[:1])
-            scored = model.score(history, held_out[1:], order=k, discount=d)
-            log2p[name][split] = model.log2p(history, held_out[1:], order=k, discount=d)
-            metrics[name][split] = {**scored, "count": len(held_out) - 1}
-            print(
-                f"evaluate_text: {name} ({k}-gram) {split} {scored['bits_per_char']:.3f} bits/char"
-            )
-    metrics["ngram"]["val"]["fitted"] = {"order": order, "discount": discount, "val_bits": table}
-    return metrics, log2p
 
 
 def samples_path(task: str, metrics_dir: Path = METRICS_DIR) -> Path:

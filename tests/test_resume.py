@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 import yaml
 
-from stages.core.models.fit import Checkpoint, update
+from stages.core.models.checkpoint import Checkpoint
+from stages.core.models.fit import update
 from tests.data import MIRROR
 
 ROOT = Path(__file__).resolve().parents[1]

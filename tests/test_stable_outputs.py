@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from stages.core.config.variants import Train
-from stages.core.models.fit import Checkpoint, build_compiled, fit, set_determinism, stable_keras
+from stages.core.models.checkpoint import Checkpoint, set_determinism, stable_keras
+from stages.core.models.fit import build_compiled, fit
 from stages.core.models.layouts import ArrayFeeds
 from tests.test_resume import ENV, SHARED, dji_project
 

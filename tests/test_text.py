@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stages.core.baselines import ngram
 from stages.core.data import windows
 from stages.core.io import StageError
 from stages.datasets import imdb, warpeace
@@ -163,13 +164,13 @@ def test_ngram_is_a_distribution_and_learns_context():
     held = np.tile(np.array([0, 1, 2, 3, 1, 2, 0]), 20)
     bits = {}
     for order in (1, 2, 3, 5):
-        model = warpeace.NGram(train, order, 5)
+        model = ngram.NGram(train, order, 5)
         ctx = model.contexts(train, held)
         total = sum(model.prob(ctx, np.full(len(held), w)) for w in range(5))
         assert np.allclose(total, 1.0)
         bits[order] = model.score(train, held)["bits_per_char"]
     assert bits[1] > bits[2] > bits[3] >= bits[5]
     counts = np.bincount(train, minlength=5)
-    uni = warpeace.NGram(train, 1, 5, discount=0.0)
+    uni = ngram.NGram(train, 1, 5, discount=0.0)
     p4 = uni.prob([np.zeros(1, dtype=np.int64)], np.array([4]))[0]
     assert np.isclose(p4, counts[4] / len(train))  # no discount: the relative frequency
