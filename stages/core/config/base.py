@@ -38,7 +38,7 @@ def problem(at: str, text: str) -> PydanticCustomError:
 class Strict(BaseModel):
     """Unknown keys are errors and values are not coerced (`units: "32"` is not 32)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
 
 def tagged(field: str, known: tuple[str, ...], default: str | None = None, group=None):

@@ -38,17 +38,24 @@ class Run(Strict):
     """One entry of `runs` / `text_runs` (computed by stages/core/config/runs.py)."""
 
     variant: str
+    """The variant trained."""
     task: str
+    """Its task."""
     seed: int
-    classical: dict[str, Any] | None = None  # a hybrid's base, copied from the task's list
+    """The training seed."""
+    classical: dict[str, Any] | None = None
+    """A hybrid's base, copied from the task's `classical:` list; unset: a plain network."""
 
 
 class Select(Strict):
     """`searches.<name>.select`: the validation number that picks a search's winner."""
 
-    file: str  # e.g. metrics/airline.json (read from each experiment's commit)
-    key: Annotated[str, Field(min_length=1)]  # dotted path inside it, e.g. models.x.val.rmse_orig
+    file: str
+    """A metrics file, e.g. metrics/airline.json (read from each experiment's commit)."""
+    key: Annotated[str, Field(min_length=1)]
+    """Dotted path inside it, e.g. models.x.val.rmse_orig; a `test` part is refused."""
     goal: Literal["min", "max"]
+    """Whether the lowest or the highest value wins."""
 
     @field_validator("key")
     @classmethod
@@ -62,10 +69,15 @@ class Search(Strict):
     """`searches.<name>` (stages/search.py): a grid of `dvc exp run --queue` experiments."""
 
     about: str
-    targets: Annotated[list[str], Field(min_length=1)]  # stages `dvc exp run` reproduces
+    """One line saying what the search compares, shown with its table."""
+    targets: Annotated[list[str], Field(min_length=1)]
+    """The stages `dvc exp run` reproduces, e.g. evaluate@airline."""
     grid: Annotated[dict[str, Annotated[list[Any], Field(min_length=1)]], Field(min_length=1)]
-    set: dict[str, Any] = {}  # fixed overrides for every point
+    """Dotted params key to the values tried; one experiment per combination."""
+    set: dict[str, Any] = {}
+    """Fixed overrides (dotted key to value) for every point."""
     select: Select
+    """The validation number that picks the winner."""
 
     @model_validator(mode="after")
     def disjoint(self) -> Search:
@@ -80,9 +92,12 @@ class Target(Strict):
     chosen on the VALIDATION split's headline metric, must reach on the test split (mean
     over seeds). An empty entry sets no target: the row reports the verdict only."""
 
-    at_most: float | None = None  # test headline <= this (lower is better: RMSE, bits/char)
-    at_least: float | None = None  # test headline >= this (higher is better: accuracy)
-    beat_baseline: bool = False  # and significantly better than the strongest baseline
+    at_most: float | None = None
+    """Test headline <= this (lower is better: RMSE in the task's units, bits/char)."""
+    at_least: float | None = None
+    """Test headline >= this (higher is better: accuracy)."""
+    beat_baseline: bool = False
+    """Also significantly better than the strongest baseline (alpha 0.05)."""
 
     @model_validator(mode="after")
     def one_bound(self) -> Target:
@@ -95,18 +110,31 @@ class Params(Strict):
     """The whole of params.yaml."""
 
     profile: str
+    """The profile of conf/profile/ composed (default, smoke, paper, seeds, full)."""
     seed: int
+    """Data shuffling seed (e.g. IMDB's validation reviews); not the training seeds."""
     seeds: Annotated[list[int], Field(min_length=1)]
+    """Training seeds, distinct: every variant trains once per seed of its task."""
     runs: dict[str, Run] = {}
+    """The forecasting run list, one entry per (variant, seed): computed, do not edit."""
     text_runs: dict[str, Run] = {}
+    """The text run list, one entry per (text variant, seed): computed, do not edit."""
     datasets: dict[str, Dataset]
+    """Raw data: files to download or a generator, by name."""
     tasks: dict[str, Task] = {}
+    """Forecasting tasks: a dataset plus a protocol, by name."""
     variants: dict[str, Variant] = {}
+    """Forecasting networks, by name."""
     text_tasks: dict[str, TextTask] = {}
+    """Text tasks (sentiment or charlm), by name."""
     text_variants: dict[str, TextVariant] = {}
+    """Text networks, by name."""
     published: dict[str, str] = {}
+    """Variant name to what its seed published, shown beside our numbers."""
     searches: dict[str, Search] = {}
+    """Named grids of `dvc exp run` experiments (python -m stages.search run <name>)."""
     targets: dict[str, Target] = {}
+    """Per task: what its best network must reach on the test split."""
 
     @field_validator("seeds")
     @classmethod

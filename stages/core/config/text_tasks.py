@@ -142,7 +142,6 @@ class CharLM(Strict):
     hybrids: list[TextHybrid] = []
     """Variant + baseline interpolations, scored beside the variants."""
 
-
     @model_validator(mode="after")
     def held_out(self) -> CharLM:
         if self.val_fraction + self.test_fraction >= 1:
