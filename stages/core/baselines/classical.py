@@ -32,20 +32,11 @@ from statsmodels.tsa.arima.model import ARIMA
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from threadpoolctl import threadpool_limits
 
+from stages.core.config.tasks import Arima, Classical, Ets
 from stages.core.io import StageError
 
-ARIMA_KEYS = {"name", "kind", "order", "search", "seasonal_order", "trend", "log"}
-ETS_KEYS = {
-    "name",
-    "kind",
-    "error",
-    "trend",
-    "damped_trend",
-    "seasonal",
-    "seasonal_periods",
-    "log",
-    "search",
-}
+Spec = Arima | Ets
+
 # statsmodels' L-BFGS default of 50 iterations stops the sunspot ARIMA(3,0,2) just short
 # of its optimum (converged in 62); 200 lets it finish, and converged fits stop early anyway.
 ARIMA_MAXITER = 200
@@ -77,103 +68,34 @@ def bad(where: str, name: str, problem: str, fix: str) -> StageError:
     return StageError(f"params.yaml: '{where}' entry '{name}': {problem}. {fix}")
 
 
-# ---------------------------------------------------------------- spec validation
+# ---------------------------------------------------------------- specs
 
 
-def check_keys(spec: dict, allowed: set[str], where: str, name: str) -> None:
-    """Reject unknown keys: a misspelt `seasonal_order` would otherwise be ignored."""
-    unknown = sorted(set(spec) - allowed)
-    if unknown:
-        raise bad(
-            where,
-            name,
-            f"unknown key(s) {unknown}",
-            f"Use only {sorted(allowed)}.",
-        )
+def parse(spec: Any, where: str) -> Spec:
+    """An entry of `tasks.<task>.classical` as its config object (stages/core/config/tasks.py
+    Arima or Ets): the schema's checks and defaults, one StageError naming `where` else."""
+    from stages.core.config.schema import validated
+
+    return spec if isinstance(spec, Arima | Ets) else validated(Classical, spec, where)
 
 
-def int_list(value: Any, length: int, key: str, where: str, name: str) -> list[int]:
-    """A list of `length` non-negative integers, e.g. an ARIMA order."""
-    ok = (
-        isinstance(value, list | tuple)
-        and len(value) == length
-        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
-    )
-    if not ok:
-        raise bad(
-            where,
-            name,
-            f"'{key}' is {value!r}",
-            f"Give a list of {length} non-negative integers.",
-        )
-    return [int(v) for v in value]
-
-
-def flag(spec: dict, key: str, where: str, name: str) -> bool:
-    """An optional boolean (default false); a string such as 'yes' is an error, not True."""
-    value = spec.get(key, False)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise bad(where, name, f"'{key}' is {value!r}", "Use true or false.")
-    return value
-
-
-def arima_grid(spec: dict, where: str, name: str) -> list[tuple[int, int, int]]:
+def arima_grid(spec: Arima) -> list[tuple[int, int, int]]:
     """The (p, d, q) candidates: the fixed `order`, or every order in the inclusive
     `search` ranges."""
-    if ("order" in spec) == ("search" in spec):
-        raise bad(
-            where,
-            name,
-            "an arima entry needs exactly one of 'order' and 'search'",
-            "Give order: [p, d, q] or search: {p: [lo, hi], d: [lo, hi], q: [lo, hi]}.",
-        )
-    if "order" in spec:
-        return [tuple(int_list(spec["order"], 3, "order", where, name))]
-    search = spec["search"]
-    if not isinstance(search, dict) or set(search) != {"p", "d", "q"}:
-        raise bad(
-            where,
-            name,
-            f"'search' is {search!r}",
-            "Give search: {p: [lo, hi], d: [lo, hi], q: [lo, hi]} (inclusive ranges).",
-        )
-    ranges = []
-    for key in ("p", "d", "q"):
-        lo, hi = int_list(search[key], 2, f"search.{key}", where, name)
-        if lo > hi:
-            raise bad(where, name, f"'search.{key}' is [{lo}, {hi}]", "Put the low end first.")
-        ranges.append(range(lo, hi + 1))
+    if spec.order is not None:
+        return [tuple(spec.order)]
+    ranges = [range(lo, hi + 1) for lo, hi in (spec.search.p, spec.search.d, spec.search.q)]
     return list(itertools.product(*ranges))
 
 
-def ets_forms(spec: dict, where: str, name: str) -> list[dict]:
+def ets_forms(spec: Ets) -> list[dict]:
     """The ETS forms to fit: the one spelt out, or with `search: aic` trend {none, add,
     add damped} x seasonal {none, add when seasonal_periods is given}."""
-    error = spec.get("error", "add")
-    trend, seasonal = spec.get("trend"), spec.get("seasonal")
-    periods = spec.get("seasonal_periods")
-    if error not in ("add", "mul"):
-        raise bad(where, name, f"'error' is {error!r}", "Use add or mul.")
-    if trend not in (None, "add"):
-        raise bad(where, name, f"'trend' is {trend!r}", "Use add or null.")
-    if seasonal not in (None, "add", "mul"):
-        raise bad(where, name, f"'seasonal' is {seasonal!r}", "Use add, mul or null.")
-    if periods is not None and not (isinstance(periods, int) and periods >= 2):
-        raise bad(where, name, f"'seasonal_periods' is {periods!r}", "Use an integer >= 2.")
-    if seasonal and periods is None:
-        raise bad(where, name, "'seasonal' needs 'seasonal_periods'", "Add e.g. 12 for months.")
-    damped = flag(spec, "damped_trend", where, name)
-    if damped and trend is None:
-        raise bad(where, name, "'damped_trend' needs a trend", "Set trend: add.")
-    search = spec.get("search")
-    if search is None:
-        return [dict(error=error, trend=trend, damped_trend=damped, seasonal=seasonal)]
-    if search != "aic":
-        raise bad(where, name, f"'search' is {search!r}", "Use search: aic or leave it out.")
+    error, trend, seasonal = spec.error, spec.trend, spec.seasonal
+    if spec.search is None:
+        return [dict(error=error, trend=trend, damped_trend=spec.damped_trend, seasonal=seasonal)]
     trends = [(None, False), ("add", False), ("add", True)]
-    seasons = [None, "add"] if periods else [None]
+    seasons = [None, "add"] if spec.seasonal_periods else [None]
     return [
         dict(error=error, trend=t, damped_trend=d, seasonal=s)
         for (t, d), s in itertools.product(trends, seasons)
@@ -230,7 +152,7 @@ def best_by_aic(candidates: list[Any], fit: Callable[[Any], Any]) -> tuple[Any, 
 
 
 def arima_baseline(
-    series: np.ndarray, positions: np.ndarray, fit_stop: int, spec: dict, where: str
+    series: np.ndarray, positions: np.ndarray, fit_stop: int, spec: Arima, where: str
 ) -> tuple[np.ndarray, dict]:
     """ARIMA / SARIMA (statsmodels state space), order fixed or picked by AIC on the fit rows.
 
@@ -238,12 +160,10 @@ def arima_baseline(
     (`results.apply(..., refit=False)`, a Kalman filter, no estimation), and its in-sample
     one-step predictions are read at `positions`: prediction p uses rows < p only.
     """
-    name = spec["name"]
-    grid = arima_grid(spec, where, name)
-    seasonal = tuple(
-        int_list(spec.get("seasonal_order", [0, 0, 0, 0]), 4, "seasonal_order", where, name)
-    )
-    trend = spec.get("trend")
+    name = spec.name
+    grid = arima_grid(spec)
+    seasonal = tuple(spec.seasonal_order or (0, 0, 0, 0))
+    trend = spec.trend
 
     def fit(order: tuple[int, int, int]) -> Any:
         model = ARIMA(series[:fit_stop], order=order, seasonal_order=seasonal, trend=trend)
@@ -274,7 +194,7 @@ def arima_baseline(
 
 
 def ets_baseline(
-    series: np.ndarray, positions: np.ndarray, fit_stop: int, spec: dict, where: str
+    series: np.ndarray, positions: np.ndarray, fit_stop: int, spec: Ets, where: str
 ) -> tuple[np.ndarray, dict]:
     """Exponential smoothing as a state-space model (statsmodels ETSModel).
 
@@ -282,9 +202,9 @@ def ets_baseline(
     longer series then runs the same recursions with those parameters (`smooth(params)`,
     no estimation) and its fitted values are the one-step predictions from rows < p.
     """
-    name = spec["name"]
-    forms = ets_forms(spec, where, name)
-    periods = spec.get("seasonal_periods")
+    name = spec.name
+    forms = ets_forms(spec)
+    periods = spec.seasonal_periods
 
     def model(endog: np.ndarray, form: dict) -> ETSModel:
         return ETSModel(endog, seasonal_periods=periods if form["seasonal"] else None, **form)
@@ -310,7 +230,7 @@ def ets_baseline(
     return np.asarray(pred)[positions], info
 
 
-KINDS = {"arima": (arima_baseline, ARIMA_KEYS), "ets": (ets_baseline, ETS_KEYS)}
+KINDS = {"arima": arima_baseline, "ets": ets_baseline}
 
 
 def check_inputs(observed: np.ndarray, positions: np.ndarray, fit_stop: int) -> None:
@@ -326,11 +246,25 @@ def check_inputs(observed: np.ndarray, positions: np.ndarray, fit_stop: int) -> 
         )
 
 
+def forecast(
+    observed: np.ndarray, positions: np.ndarray, fit_stop: int, spec: Spec, where: str
+) -> tuple[np.ndarray, dict]:
+    """One classical model's one-step forecasts at sorted `positions` (original units,
+    float64), parameters estimated on observed[:fit_stop] only, and its `info`."""
+    series = transform(observed[: positions[-1] + 1], spec.log, where, spec.name)
+    with one_blas_thread():
+        pred, info = KINDS[spec.kind](series, positions, fit_stop, spec, where)
+    if spec.log:
+        pred = np.exp(pred)
+    info.update(kind=spec.kind, log=spec.log, fit_rows=int(fit_stop))
+    return np.asarray(pred, dtype=np.float64), info
+
+
 def forecasts(
     observed: np.ndarray,
     positions: np.ndarray,
     fit_stop: int,
-    specs: list[dict],
+    specs: list,
     where: str,
 ) -> dict[str, tuple[np.ndarray, dict]]:
     """Every classical baseline in `specs`: name -> (forecasts at `positions`, info).
@@ -345,34 +279,14 @@ def forecasts(
     observed = np.asarray(observed, dtype=np.float64)
     positions = np.asarray(positions, dtype=np.int64)
     check_inputs(observed, positions, fit_stop)
-    if not isinstance(specs, list):
-        raise StageError(f"params.yaml: '{where}' must be a list of entries, got {specs!r}.")
     out: dict[str, tuple[np.ndarray, dict]] = {}
-    for i, spec in enumerate(specs):
-        name = spec.get("name") if isinstance(spec, dict) else None
-        if not isinstance(name, str) or not name:
-            raise StageError(
-                f"params.yaml: '{where}[{i}]' has no 'name'. "
-                "Give every entry a name and a kind (arima or ets)."
-            )
-        if name in out:
-            raise bad(where, name, "the name is used twice", "Give each entry its own name.")
-        kind = spec.get("kind")
-        if kind not in KINDS:
-            raise bad(where, name, f"'kind' is {kind!r}", f"Use one of {sorted(KINDS)}.")
-        baseline, allowed = KINDS[kind]
-        check_keys(spec, allowed, where, name)
-        log = flag(spec, "log", where, name)
-        series = transform(observed[: positions[-1] + 1], log, where, name)
+    for i, entry in enumerate(specs):
+        spec = parse(entry, f"{where}[{i}]")
         start = time.perf_counter()
-        with one_blas_thread():
-            pred, info = baseline(series, positions, fit_stop, spec, where)
-        if log:
-            pred = np.exp(pred)
-        info.update(kind=kind, log=log, fit_rows=int(fit_stop))
+        out[spec.name] = forecast(observed, positions, fit_stop, spec, where)
         seconds = time.perf_counter() - start
-        print(f"  classical {name}: {describe(info)}, {seconds:.1f} s", flush=True)
-        out[name] = (np.asarray(pred, dtype=np.float64), info)
+        line = f"  classical {spec.name}: {describe(out[spec.name][1])}, {seconds:.1f} s"
+        print(line, flush=True)
     return out
 
 

@@ -21,6 +21,14 @@ def checked(params: dict[str, Any], group: str, key: str) -> Any:
     return entry
 
 
+def typed(params: dict[str, Any], group: str, key: str) -> Any:
+    """params[group][key] as its validated config object (stages/core/config/): attributes
+    with the schema's defaults, so a stage never restates a default with `.get`."""
+    from stages.core.config.schema import check_entry
+
+    return check_entry(group, key, section(params, group, key))
+
+
 def stage_cli(module: str, group: str | None, run: Callable[..., Any]) -> None:
     """The whole command line of a `foreach` stage: `python -m stages.<module> <key>`.
 

@@ -256,16 +256,34 @@ def check_params(tree: Any, source: str = str(PARAMS_FILE), fix: str = "") -> Pa
     return params
 
 
-def check_entry(group: str, key: str, entry: Any, source: str = str(PARAMS_FILE)) -> None:
-    """One entry, e.g. tasks.sunspots, before a stage uses it; the rest of params is not read."""
+def validated(kind: Any, value: Any, where: str, source: str = str(PARAMS_FILE)) -> Any:
+    """`value` as the config object `kind` (a model or a tagged union such as `Classical`),
+    for code handed a piece of params outside a stage's own entry; one StageError naming
+    `where` (e.g. tasks.airline.classical[0]) and every problem otherwise."""
+    from pydantic import TypeAdapter
+
+    try:
+        return TypeAdapter(kind).validate_python(value)
+    except ValidationError as exc:
+        fail(
+            messages(exc, kind, (where,)),
+            source,
+            f"Fix {where} in conf/ and re-compose: python -m stages.profile <profile>.",
+        )
+
+
+def check_entry(group: str, key: str, entry: Any, source: str = str(PARAMS_FILE)) -> Any:
+    """One entry, e.g. tasks.sunspots, before a stage uses it; the rest of params is not read.
+    Returns the validated config object (a `Task`, `Variant`, ...; None for a group without
+    a model), every default filled in from the schema."""
     model = ENTRY_MODELS.get(group)
     if model is None:
-        return
+        return None
     wrapper = dict[str, model]  # one-key mapping: the loc then starts with the key
     from pydantic import TypeAdapter
 
     try:
-        TypeAdapter(wrapper, config=None).validate_python({key: entry})
+        return TypeAdapter(wrapper, config=None).validate_python({key: entry})[key]
     except ValidationError as exc:
         fail(
             messages(exc, wrapper, (group,)),

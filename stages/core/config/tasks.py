@@ -250,6 +250,14 @@ class SearchRanges(Strict):
     q: Pair
     """[low, high] of the moving-average order, both included."""
 
+    @model_validator(mode="after")
+    def ranges(self) -> SearchRanges:
+        for key in ("p", "d", "q"):
+            low, high = getattr(self, key)
+            if not 0 <= low <= high:
+                raise problem(key, f"{[low, high]} must be [low, high] with 0 <= low <= high")
+        return self
+
 
 class Arima(Strict):
     """An ARIMA baseline of `tasks.<task>.classical` (stages/core/baselines/classical.py)."""

@@ -42,19 +42,9 @@ def classical_forecasts(
 ) -> np.ndarray:
     """One-step forecasts in original units at sorted `positions` (any split), parameters
     estimated on observed[:fit_stop] only (the same fitting code as the baselines)."""
-    kind = spec.get("kind")
-    if kind not in classical.KINDS:
-        raise StageError(f"params.yaml: {where}.hybrid: classical kind {kind!r} is unknown.")
-    baseline, allowed = classical.KINDS[kind]
-    classical.check_keys(spec, allowed, where, spec["name"])
-    log = classical.flag(spec, "log", where, spec["name"])
-    series = classical.transform(
-        np.asarray(observed[: positions[-1] + 1], dtype=np.float64), log, where, spec["name"]
-    )
-    with classical.one_blas_thread():
-        pred, _info = baseline(series, positions, fit_stop, spec, where)
-    pred = np.asarray(pred, dtype=np.float64)
-    return np.exp(pred) if log else pred
+    model = classical.parse(spec, f"{where}.hybrid")
+    observed = np.asarray(observed, dtype=np.float64)
+    return classical.forecast(observed, positions, fit_stop, model, where)[0]
 
 
 def base_in_model_space(
