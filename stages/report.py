@@ -1,14 +1,14 @@
 """Stage `report`: the results table in results.md, generated from metrics/<task>.json,
 and results.html, one page with that table, the searches and every task's figures.
 
-The searches are experiments/<search>.json (stages/search.py export), one table each;
-README.md's searches block is their copy, refreshed with `--readme` like the results.
-The targets table (params `targets`, issue #11) follows the results in results.md, and
-README.md's targets block is its copy: each task's best network, chosen on VALIDATION,
-against its target on the test split.
+The searches are experiments/<search>.json (stages/search.py export), one table each.
+The targets table (params `targets`, issue #11) follows the results in results.md: each
+task's best network, chosen on VALIDATION, against its target on the test split.
 
-README.md carries a copy between markers; `python -m stages.report --readme` refreshes it
-and a test fails when the two differ, so the README never shows a number typed by hand.
+Copies live between markers in the documentation (`BLOCKS`): the results table in
+README.md, the searches and targets tables in docs/tuning.md. `python -m stages.report
+--readme` refreshes every copy and tests fail when one differs, so no page shows a number
+typed by hand.
 The page (stages/core/report/page.py) is what a fresh clone opens without DVC's cache: its
 figures are the git-tracked PNGs under plots/, linked by relative path.
 """
@@ -35,10 +35,17 @@ from stages.core.scoring.metrics import HEADLINE, best_baseline_name, headline
 RESULTS = Path("results.md")
 PAGE = Path("results.html")
 README = Path("README.md")
+TUNING = Path("docs/tuning.md")  # the mkdocs page of the tuning history
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 EXPERIMENTS = Path("experiments")  # experiments/<search>.json: stages/search.py export
 SEARCH_BEGIN, SEARCH_END = "<!-- searches:begin -->", "<!-- searches:end -->"
 TARGETS_BEGIN, TARGETS_END = "<!-- targets:begin -->", "<!-- targets:end -->"
+# Where `--readme` refreshes each generated block: (file, begin marker, end marker).
+BLOCKS = (
+    (README, BEGIN, END),
+    (TUNING, SEARCH_BEGIN, SEARCH_END),
+    (TUNING, TARGETS_BEGIN, TARGETS_END),
+)
 TARGETS_HEADING = "Targets met and missed"
 
 
@@ -420,7 +427,8 @@ def render_searches(exp_dir: Path = EXPERIMENTS) -> str:
 
 
 def sync_readme(table: str, readme: Path = README, begin: str = BEGIN, end: str = END) -> bool:
-    """Replace the README block between the markers; True when it changed."""
+    """Replace the block between the markers in `readme` (README.md or a docs page); True
+    when it changed."""
     text = readme.read_text(encoding="utf-8")
     if begin not in text or end not in text:
         raise StageError(f"{readme}: markers {begin} / {end} not found; add them around the table.")
@@ -465,10 +473,12 @@ def main(argv: list[str]) -> None:
         tmp.write_text(html_page(params, table), encoding="utf-8")
     print(f"wrote {RESULTS} and {PAGE}")
     if "--readme" in argv:
-        changed = sync_readme(table)
-        changed |= sync_readme(targets, README, TARGETS_BEGIN, TARGETS_END)
-        changed |= sync_readme(render_searches(), README, SEARCH_BEGIN, SEARCH_END)
-        print("README.md updated" if changed else "README.md already up to date")
+        blocks = {BEGIN: table, SEARCH_BEGIN: render_searches(), TARGETS_BEGIN: targets}
+        changed = [
+            path for path, begin, end in BLOCKS if sync_readme(blocks[begin], path, begin, end)
+        ]
+        for path in dict.fromkeys(p for p, _, _ in BLOCKS):
+            print(f"{path} updated" if path in changed else f"{path} already up to date")
 
 
 if __name__ == "__main__":

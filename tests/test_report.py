@@ -25,13 +25,13 @@ def test_readme_and_results_md_match_the_committed_metrics(monkeypatch):
     assert (ROOT / "results.md").read_text() == report.results_markdown(table, targets)
 
 
-def test_readme_targets_block_matches_the_committed_metrics(monkeypatch):
+def test_docs_targets_block_matches_the_committed_metrics(monkeypatch):
     monkeypatch.chdir(ROOT)
     params = load_params()
     targets = report.render_targets(params)
-    readme = (ROOT / "README.md").read_text()
-    assert block(readme, report.TARGETS_BEGIN, report.TARGETS_END) == targets.strip(), (
-        "README targets table is stale: run `python -m stages.report --readme`"
+    page = (ROOT / report.TUNING).read_text()
+    assert block(page, report.TARGETS_BEGIN, report.TARGETS_END) == targets.strip(), (
+        f"{report.TUNING} targets table is stale: run `python -m stages.report --readme`"
     )
     assert set(params["targets"]) <= {
         line.split(" | ")[0].removeprefix("| ") for line in targets.splitlines()
@@ -147,6 +147,18 @@ def test_a_target_task_without_metrics_or_data_says_not_run(tmp_path):
     assert rows[-2].endswith(".json_ | | | not run |")
     no_data = "| _not run: raw data unavailable here_ | | | not run |"
     assert rows[-1] == f"| u | none: the verdict against the strongest baseline {no_data}"
+
+
+def test_every_generated_block_has_its_markers_once_where_readme_writes_it():
+    for path, begin, end in report.BLOCKS:
+        text = (ROOT / path).read_text(encoding="utf-8")
+        assert text.count(begin) == text.count(end) == 1, (path, begin)
+        assert text.index(begin) < text.index(end), (path, begin)
+    blocks = [begin for _, begin, _ in report.BLOCKS]
+    assert sorted(blocks) == sorted({report.BEGIN, report.SEARCH_BEGIN, report.TARGETS_BEGIN})
+    for begin in blocks:  # each block lives in exactly one file
+        holders = [p for p in {p for p, _, _ in report.BLOCKS} if begin in (ROOT / p).read_text()]
+        assert len(holders) == 1, (begin, holders)
 
 
 def test_readme_sync_refreshes_the_targets_block_and_leaves_the_rest(tmp_path):

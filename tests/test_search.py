@@ -195,12 +195,12 @@ def test_no_committed_search_says_so(tmp_path):
     assert report.short_names(["a.x.lr", "b.x.lr"]) == ["a.x.lr", "b.x.lr"]
 
 
-def test_readme_searches_block_matches_the_committed_experiments(monkeypatch):
+def test_docs_searches_block_matches_the_committed_experiments(monkeypatch):
     monkeypatch.chdir(ROOT)
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / report.TUNING).read_text(encoding="utf-8")
     block = text.split(report.SEARCH_BEGIN, 1)[1].split(report.SEARCH_END, 1)[0]
     assert block.strip() == report.render_searches().strip(), (
-        "README searches block is stale: run `python -m stages.report --readme`"
+        f"{report.TUNING} searches block is stale: run `python -m stages.report --readme`"
     )
 
 
