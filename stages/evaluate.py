@@ -45,7 +45,7 @@ from stages.core.io import (
 from stages.core.models.arch import model_inputs
 from stages.core.models.layouts import load_splits
 from stages.core.scoring import reference
-from stages.core.scoring.metrics import add_verdicts, headline, headline_path, over_seeds, scores
+from stages.core.scoring.metrics import headline, headline_path, judge, scores
 from stages.core.scoring.significance import compare
 
 
@@ -202,11 +202,13 @@ def add_skill(splits: dict, base: dict, ref_name: str) -> None:
 
 
 def evaluate_variant(
-    data: TaskData, name: str, runs: dict[int, dict], models: Path, cfg: dict, base: dict
+    data: TaskData, name: str, runs: dict[int, dict], models: Path, cfg: dict, base: dict,
+    base_preds: dict,
 ) -> tuple[dict, dict]:
-    """Every seed's scores, their summary over seeds, and the seed ensemble's forecasts
-    (the mean of the seeds' forecasts in original units), which the significance test
-    and the plots use."""
+    """Every seed's scores, their summary over seeds with the verdict against the strongest
+    baseline (Diebold-Mariano with the HLN correction, squared errors, on exactly the same
+    targets), and the seed ensemble's forecasts (the mean of the seeds' forecasts in
+    original units), which the plots use."""
     per_seed, preds = {}, {}
     hybrid = hybrid_base(data, cfg, next(iter(runs.values())), name)
     for seed, record in runs.items():
@@ -214,8 +216,15 @@ def evaluate_variant(
             data, name, seed, record, models, cfg.get("extra_metrics") or [], hybrid
         )
         add_skill(per_seed[seed], base, simple.reference(cfg))
-    ensemble = {split: np.mean([p[split] for p in preds.values()], axis=0) for split in preds[seed]}
-    return over_seeds(per_seed), ensemble
+
+    def diebold_mariano(split: str, best: str, ensemble: np.ndarray) -> dict:
+        return compare(
+            "forecast", actual=data.actual(split)[1], pred_model=ensemble,
+            pred_base=base_preds[best][split], horizon=data.horizon,
+        )  # fmt: skip
+
+    return judge(per_seed, preds, lambda seeds: np.mean(seeds, axis=0), base, "forecast",
+                 diebold_mariano)  # fmt: skip
 
 
 def hybrid_base(data: TaskData, cfg: dict, record: dict, name: str) -> dict | None:
@@ -230,21 +239,6 @@ def hybrid_base(data: TaskData, cfg: dict, record: dict, name: str) -> dict | No
     positions = {split: data.positions(split) for split in SPLITS}
     fit_stop = int(data.meta["bounds"][0])
     return base_in_model_space(data.transform, data.observed, positions, fit_stop, spec, where)
-
-
-def add_forecast_verdicts(
-    data: TaskData, metrics: dict, ensemble: dict, base: dict, base_preds: dict
-) -> None:
-    """Diebold-Mariano (HLN) on squared errors of the seed ensemble against the strongest
-    baseline, on exactly the same targets, per split."""
-
-    def test(split: str, best: str) -> dict:
-        return compare(
-            "forecast", actual=data.actual(split)[1], pred_model=ensemble[split],
-            pred_base=base_preds[best][split], horizon=data.horizon,
-        )  # fmt: skip
-
-    add_verdicts(metrics, base, "forecast", test)
 
 
 def prediction_table(data: TaskData, named_preds: dict[str, dict], every: int) -> pd.DataFrame:
@@ -316,10 +310,7 @@ def evaluate_task(
     model_metrics, model_preds = {}, {}
     for name, runs in variants.items():
         model_metrics[name], model_preds[name] = evaluate_variant(
-            data, name, runs, models, cfg, base_metrics
-        )
-        add_forecast_verdicts(
-            data, model_metrics[name], model_preds[name], base_metrics, base_preds
+            data, name, runs, models, cfg, base_metrics, base_preds
         )
         hybrid = next(iter(runs.values())).get("hybrid")
         if hybrid:  # the results table marks it (stages/report.py)

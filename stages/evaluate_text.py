@@ -49,12 +49,11 @@ from stages.core.io import (
 from stages.core.scoring.interpolation import bits, choose_weight, log_loss_for, mix
 from stages.core.scoring.metrics import (
     HEADLINE,
-    add_verdicts,
     charlm_scores,
     classification_scores,
     headline,
     headline_path,
-    over_seeds,
+    judge,
 )
 from stages.core.scoring.significance import compare
 
@@ -83,6 +82,13 @@ def evaluate_sentiment(
         for name, runs in variants.items()
     }
     mixed = hybrids(task, cfg, nets, base_probs, log_loss_for(truth["val"]))
+
+    def mcnemar(split: str, best: str, ensemble: np.ndarray) -> dict:
+        return compare(
+            "classification", y_true=truth[split], pred_model=ensemble,
+            pred_base=base_probs[best][split],
+        )  # fmt: skip
+
     ensembles = {}
     for name, probs in {**nets, **{n: h["probs"] for n, h in mixed.items()}}.items():
         per_seed = {
@@ -91,16 +97,9 @@ def evaluate_sentiment(
         }
         if name in mixed:
             note_weights(per_seed, mixed[name]["weights"])
-        ensemble = {s: np.mean([p[s] for p in probs.values()], 0) for s in HELD_OUT}
-        result["models"][name], ensembles[name] = over_seeds(per_seed), ensemble
-
-        def mcnemar(split: str, best: str, ensemble=ensemble) -> dict:
-            return compare(
-                "classification", y_true=truth[split], pred_model=ensemble[split],
-                pred_base=base_probs[best][split],
-            )  # fmt: skip
-
-        add_verdicts(result["models"][name], base, "sentiment", mcnemar)
+        result["models"][name], ensembles[name] = judge(
+            per_seed, probs, lambda seeds: np.mean(seeds, 0), base, "sentiment", mcnemar
+        )
     mark_hybrids(result["models"], mixed)
     write_curves(plots / task / "data", truth["test"], {**ensembles, **base_probs}, list(ensembles))
     return result
@@ -202,6 +201,13 @@ def evaluate_charlm(
     }
     base_probs = {n: {s: np.exp2(lp[s]) for s in HELD_OUT} for n, lp in base_log2p.items()}
     mixed = hybrids(task, cfg, nets, base_probs, bits)
+
+    def bootstrap(split: str, best: str, ensemble_log2p: np.ndarray) -> dict:
+        # the model's targets are the first len(...) held-out characters after the first
+        ours = -ensemble_log2p
+        theirs = -base_log2p[best][split][: len(ours)]
+        return compare("charlm", loss_model=ours, loss_base=theirs, block=block)
+
     for name, probs in {**nets, **{n: h["probs"] for n, h in mixed.items()}}.items():
         per_seed = {
             seed: {s: char_scores(saved.get(name, {}).get(seed), s, p[s]) for s in HELD_OUT}
@@ -209,17 +215,10 @@ def evaluate_charlm(
         }
         if name in mixed:
             note_weights(per_seed, mixed[name]["weights"])
-        # the seed ensemble: the mean of the seeds' probabilities of the true character
-        ensemble = {s: np.log2(np.mean([p[s] for p in probs.values()], 0)) for s in HELD_OUT}
-        result["models"][name] = over_seeds(per_seed)
-
-        def bootstrap(split: str, best: str, ensemble=ensemble) -> dict:
-            # the model's targets are the first len(...) held-out characters after the first
-            ours = -ensemble[split]
-            theirs = -base_log2p[best][split][: len(ours)]
-            return compare("charlm", loss_model=ours, loss_base=theirs, block=block)
-
-        add_verdicts(result["models"][name], base, "charlm", bootstrap)
+        # the seed ensemble: log2 of the mean of the seeds' probabilities of the true character
+        result["models"][name], _ = judge(
+            per_seed, probs, lambda seeds: np.log2(np.mean(seeds, 0)), base, "charlm", bootstrap
+        )
     mark_hybrids(result["models"], mixed)
     samples = {
         name: read_json(

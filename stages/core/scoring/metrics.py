@@ -174,6 +174,26 @@ def add_verdicts(
             m["vs_best_baseline"] = {"baseline": best, **test(split, best)}
 
 
+def judge(
+    per_seed: dict[int, dict[str, dict]],
+    preds: dict[int, dict[str, np.ndarray]],
+    combine: Callable[[list[np.ndarray]], np.ndarray],
+    baselines: dict,
+    kind: str,
+    test: Callable[[str, str, np.ndarray], dict],
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """One model of any kind, the skeleton every evaluate stage shares: its seeds' scores
+    summarised (`over_seeds`), the seed ensemble (`combine` of the seeds' predictions per
+    split: mean forecast, mean probability, log2 of the mean probability), and on each
+    split `vs_best_baseline`, test(split, baseline, ensemble of that split). Returns the
+    summary and the ensemble."""
+    splits = next(iter(preds.values()))
+    ensemble = {split: combine([p[split] for p in preds.values()]) for split in splits}
+    summary = over_seeds(per_seed)
+    add_verdicts(summary, baselines, kind, lambda split, best: test(split, best, ensemble[split]))
+    return summary, ensemble
+
+
 def best_baseline(metrics: dict, kind: str) -> float:
     """The number a model of this kind has to beat: the best baseline's headline."""
     metric, split, lower = HEADLINE[kind]
