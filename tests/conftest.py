@@ -3,35 +3,19 @@
 `smoke_repo` is the one smoke-profile `dvc repro` of a test session: tests that need a
 pipeline run use it (tests/test_pipeline.py reads and mutates it in place) or a private
 copy of it (tests/repo_copy.py: remote and queue tests), rather than each running their own.
+Every test that uses it is marked `pipeline` (pyproject.toml; tests/test_markers.py checks).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.data import MIRROR
-from tests.repo_copy import GIT, SMOKE_RUN_TAG, sh
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def working_tree_files() -> list[str]:
-    """Tracked and untracked, not ignored: what a commit of the working tree would hold."""
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.split("\0")
-    return [name for name in files if name]
+from tests.repo_copy import GIT, SMOKE_RUN_TAG, commit_working_tree, sh
 
 
 @pytest.fixture(scope="session")
@@ -44,19 +28,10 @@ def smoke_repo(tmp_path_factory):
     if not MIRROR.is_dir() and not os.environ.get("RNN_DATA_MIRROR"):
         pytest.skip("needs RNN_DATA_MIRROR or ../shared/datasets (no internet here)")
     repo = tmp_path_factory.mktemp("pipeline") / "repo"
-    for name in working_tree_files():
-        src = ROOT / name
-        if src.is_file() and not name.startswith(("metrics/", "plots/", "results.md")):
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, repo / name)
-    (repo / "dvc.lock").unlink(missing_ok=True)
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env.setdefault("RNN_DATA_MIRROR", str(MIRROR))
-    sh(["git", "init", "-q"], repo, env)
-    sh([sys.executable, "-m", "stages.profile", "smoke"], repo, env, timeout=300)
-    sh([*GIT, "add", "-A"], repo, env)
-    sh([*GIT, "commit", "-qm", "smoke"], repo, env)
+    commit_working_tree(repo, env, message="smoke")
     log = sh([sys.executable, "-m", "dvc", "repro"], repo, env, timeout=1500)
     sh([*GIT, "add", "-A"], repo, env)
     sh([*GIT, "commit", "-qm", "smoke run: dvc.lock and the uncached outputs"], repo, env)

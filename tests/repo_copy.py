@@ -1,10 +1,15 @@
-"""Private copies of the session's smoke run (tests/conftest.py: `smoke_repo`).
+"""Copies of the project for tests that run it through DVC.
 
-One smoke `dvc repro` per test session is shared by every test that needs a pipeline run;
-tests that push, pull or queue experiments work on a copy so they never disturb it (nor
-each other), whatever order pytest runs them in. The shared repository tags its state
-right after `dvc repro` as SMOKE_RUN_TAG, so a copy starts there even after other tests
-ran `dvc exp run` in the shared workspace.
+`commit_working_tree` turns the working tree into a fresh git repository composed for the
+smoke profile: tests/conftest.py's `smoke_repo` and tests/test_faults.py's `base_repo`
+start there before their `dvc repro`.
+
+`copy_smoke_run` makes private copies of the session's smoke run (`smoke_repo`). One smoke
+`dvc repro` per test session is shared by every test that needs a pipeline run; tests that
+push, pull or queue experiments work on a copy so they never disturb it (nor each other),
+whatever order pytest runs them in. The shared repository tags its state right after
+`dvc repro` as SMOKE_RUN_TAG, so a copy starts there even after other tests ran
+`dvc exp run` in the shared workspace.
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 SMOKE_RUN_TAG = "smoke-run"
 GIT = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+# committed results: a copy makes its own (and has no dvc.lock, so DVC runs every stage)
+RESULTS = ("metrics/", "plots/", "results.md")
 
 
 def sh(cmd: list[str], cwd: Path, env: dict, timeout: float = 300, ok: bool | None = True) -> str:
@@ -32,6 +40,39 @@ def sh(cmd: list[str], cwd: Path, env: dict, timeout: float = 300, ok: bool | No
 def dvc(args: list[str], cwd: Path, env: dict, timeout: float = 300, ok: bool | None = True) -> str:
     """`dvc ...` from this interpreter's environment (the one the requirements went into)."""
     return sh([sys.executable, "-m", "dvc", *args], cwd, env, timeout, ok)
+
+
+def working_tree_files() -> list[str]:
+    """Tracked and untracked, not ignored: what a commit of the working tree would hold."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split("\0")
+    return [name for name in files if name]
+
+
+def commit_working_tree(dest: Path, env: dict, *overrides: str, message: str) -> Path:
+    """A new git repository at `dest` holding the working tree, composed for the smoke
+    profile and committed, ready for `dvc repro` to run every stage from scratch.
+
+    The working tree's files (working_tree_files) without the committed results and
+    without dvc.lock; then `python -m stages.profile smoke *overrides` writes params.yaml,
+    and everything is committed with `message`."""
+    for name in working_tree_files():
+        src = ROOT / name
+        if src.is_file() and not name.startswith(RESULTS):
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    (dest / "dvc.lock").unlink(missing_ok=True)
+    sh(["git", "init", "-q"], dest, env)
+    sh([sys.executable, "-m", "stages.profile", "smoke", *overrides], dest, env, timeout=300)
+    sh([*GIT, "add", "-A"], dest, env)
+    sh([*GIT, "commit", "-qm", message], dest, env)
+    return dest
 
 
 def copy_smoke_run(source: Path, dest: Path, env: dict) -> Path:

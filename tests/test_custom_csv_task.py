@@ -16,9 +16,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from stages.core.io import load_npz
+
+pytestmark = pytest.mark.pipeline  # prepare, train and evaluate run as subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "No,year,month,day,hour,pm2.5,DEWP,TEMP,PRES,cbwd,Iws,Is,Ir"

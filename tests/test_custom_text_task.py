@@ -17,6 +17,9 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.pipeline  # the text stages run as subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = {

@@ -97,6 +97,7 @@ print("DONE")
 """
 
 
+@pytest.mark.pipeline
 def test_mirrored_on_two_cpu_devices_follows_the_loss_curve_of_none(tmp_path):
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(tmp_path), json.dumps(ARCH)],
@@ -122,6 +123,7 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
+@pytest.mark.pipeline
 def test_multi_worker_two_processes_train_and_only_the_chief_writes(tmp_path):
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     procs = []

@@ -298,6 +298,7 @@ def run_cli(cwd: Path, *args: str, mirror: str | None) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.pipeline
 def test_cli_end_to_end(tmp_path: Path, closed_port: int) -> None:
     (tmp_path / "params.yaml").write_text(
         "datasets:\n"

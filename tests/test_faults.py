@@ -28,9 +28,9 @@ import pytest
 import yaml
 
 from stages.core.io import StageError
-from tests.conftest import working_tree_files
 from tests.data import MIRROR
 from tests.jena_fake import write_zip
+from tests.repo_copy import commit_working_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 DVC = [sys.executable, "-m", "dvc"]
@@ -132,17 +132,7 @@ def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The working tree copied (as tests/test_pipeline.py does), one seed, and
     `dvc repro evaluate@airline` run once: download, prepare, one training, evaluate."""
     repo = tmp_path_factory.mktemp("faults") / "repo"
-    for name in working_tree_files():
-        src = ROOT / name
-        if src.is_file() and not name.startswith(("metrics/", "plots/", "results.md")):
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, repo / name)
-    (repo / "dvc.lock").unlink(missing_ok=True)
-    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
-    sh(["git", "init", "-q"], repo)
-    sh([sys.executable, "-m", "stages.profile", "smoke", "seeds=[42]"], repo)
-    sh([*git, "add", "-A"], repo)
-    sh([*git, "commit", "-qm", "faults"], repo)
+    commit_working_tree(repo, environment(), "seeds=[42]", message="faults")
     sh([*DVC, "repro", f"evaluate@{TASK}"], repo)
     return repo
 
@@ -212,6 +202,7 @@ def slow_server() -> Iterator[SlowServer]:
         thread.join(timeout=5)
 
 
+@pytest.mark.pipeline
 def test_kill_during_download_leaves_no_partial_file(slow_server: SlowServer, tmp_path: Path):
     """The bytes go to a temp file renamed only once verified: a kill mid-transfer leaves
     the earlier file (here: an outdated one) as it was, and the next run sweeps the temp."""
@@ -299,10 +290,12 @@ def recover(repo: Path) -> None:
         sh(cmd, repo)
 
 
+@pytest.mark.pipeline
 def test_kill_during_prepare_keeps_raw_data_and_recovers(repo: Path):
     check_kills(repo, f"prepare@{TASK}", PREPARED, [f"data/raw/{TASK}"])
 
 
+@pytest.mark.pipeline
 def test_kill_during_evaluate_keeps_models_and_recovers(repo: Path):
     check_kills(repo, f"evaluate@{TASK}", EVALUATED, [*PREPARED, f"models/{TASK}"])
 
@@ -310,6 +303,7 @@ def test_kill_during_evaluate_keeps_models_and_recovers(repo: Path):
 # --- 4. two `dvc repro` at once ---------------------------------------------------------
 
 
+@pytest.mark.pipeline
 def test_second_repro_at_once_is_refused_by_the_lock(repo: Path):
     """DVC lets go of its repository lock while a stage's command runs, but keeps a lock
     on the stage's deps and outs (.dvc/tmp/rwlock): a second repro that needs them fails
@@ -334,6 +328,7 @@ def test_second_repro_at_once_is_refused_by_the_lock(repo: Path):
 # --- 5. an output edited by hand --------------------------------------------------------
 
 
+@pytest.mark.pipeline
 def test_hand_edited_outputs_are_named_and_restored(repo: Path):
     outs = [f"metrics/{TASK}.json", f"data/prepared/{TASK}/meta.json"]
     reference = files_under(repo, outs)

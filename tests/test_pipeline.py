@@ -16,10 +16,13 @@ from tests.data import MIRROR
 
 SHARED = MIRROR
 
-pytestmark = pytest.mark.skipif(
-    not SHARED.is_dir() and not os.environ.get("RNN_DATA_MIRROR"),
-    reason="needs RNN_DATA_MIRROR or ../shared/datasets (no internet here)",
-)
+pytestmark = [
+    pytest.mark.pipeline,  # smoke_repo: the smoke profile's dvc repro
+    pytest.mark.skipif(
+        not SHARED.is_dir() and not os.environ.get("RNN_DATA_MIRROR"),
+        reason="needs RNN_DATA_MIRROR or ../shared/datasets (no internet here)",
+    ),
+]
 
 
 def sh(cmd: list[str], cwd: Path, env: dict) -> str:

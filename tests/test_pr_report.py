@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.pipeline  # dvc init, git and .ci/pr_report.py as subprocesses
+
 CI = Path(__file__).resolve().parents[1] / ".ci"
 GIT = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
 PNG = bytes.fromhex("89504e470d0a1a0a")  # a PNG signature is enough: git compares bytes

@@ -17,6 +17,8 @@ import pytest
 
 from tests.repo_copy import GIT, copy_smoke_run, dvc, sh
 
+pytestmark = pytest.mark.pipeline  # copies of smoke_repo, dvc exp run --queue
+
 VARIANT = "airline-simple_rnn"
 GRID_KEY = f"variants.{VARIANT}.train.epochs"
 GRID = (1, 3)  # the smoke profile trains 2: both points are new results

@@ -20,6 +20,8 @@ import yaml
 
 from tests.repo_copy import GIT, copy_smoke_run, dvc, sh, tree_digest
 
+pytestmark = pytest.mark.pipeline  # copies of smoke_repo, moto_server, dvc push/pull
+
 BUCKET = "rnn-study"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",  # moto accepts any; DVC reads them like real ones

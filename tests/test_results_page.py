@@ -107,6 +107,7 @@ def test_committed_results_html_matches_the_metrics_and_the_figures(monkeypatch)
     )
 
 
+@pytest.mark.pipeline
 def test_fresh_clone_page_has_every_figure_and_the_table_in_chromium(clone, browser, tmp_path):
     committed = (clone / "results.html").read_text(encoding="utf-8")
     run([sys.executable, "-m", "stages.report"], clone)  # no DVC, no cache: committed files
@@ -131,6 +132,7 @@ def test_fresh_clone_page_has_every_figure_and_the_table_in_chromium(clone, brow
     assert (tmp_path / "results.png").stat().st_size > 10_000
 
 
+@pytest.mark.pipeline
 def test_dvc_plots_show_writes_one_page_in_a_fresh_clone(clone, browser, tmp_path):
     """Every top-level and stage plot is a git-tracked PNG, so DVC draws them all."""
     out = tmp_path / "dvc_plots"

@@ -96,6 +96,7 @@ def outputs(root: Path, task: str, name: str, seed: int = 42) -> dict[str, bytes
     return {str(path.relative_to(root)): path.read_bytes() for path in files}
 
 
+@pytest.mark.pipeline
 @pytest.mark.skipif(not (SHARED / "DJI.csv").exists(), reason="needs DJI.csv in the mirror")
 def test_forecast_training_killed_with_sigkill_resumes_to_the_same_bytes(tmp_path):
     epochs = 25

@@ -235,6 +235,7 @@ def test_stage_cli_fails_before_running(tree, tmp_path, monkeypatch, capsys):
     assert not any("dji-gru" in line for line in err)
 
 
+@pytest.mark.pipeline
 def test_prepare_stage_fails_with_the_line_and_writes_nothing(tree, tmp_path):
     params = copy.deepcopy(tree)
     params["tasks"]["sunspots"]["window"]["lookback"] = -3

@@ -91,6 +91,7 @@ def test_stable_keras_drops_dates_and_addresses(tmp_path):
     assert loaded.count_params() == model.count_params()
 
 
+@pytest.mark.pipeline
 @pytest.mark.skipif(not (SHARED / "DJI.csv").exists(), reason="needs DJI.csv in the mirror")
 def test_a_train_stage_run_twice_writes_the_same_bytes(tmp_path):
     root = tmp_path / "p"
