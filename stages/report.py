@@ -30,14 +30,16 @@ from stages.core.io import (
     run_stage,
 )
 from stages.core.report import page
-from stages.core.scoring.metrics import HEADLINE, best_baseline_name, headline
+from stages.core.report.cells import fmt_p, model_label, n_seeds, verdict_cell, with_ci
+from stages.core.report.searches import EXPERIMENTS, render_searches
+from stages.core.report.targets import render_targets
+from stages.core.scoring.metrics import HEADLINE, headline
 
 RESULTS = Path("results.md")
 PAGE = Path("results.html")
 README = Path("README.md")
 TUNING = Path("docs/tuning.md")  # the mkdocs page of the tuning history
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
-EXPERIMENTS = Path("experiments")  # experiments/<search>.json: stages/search.py export
 SEARCH_BEGIN, SEARCH_END = "<!-- searches:begin -->", "<!-- searches:end -->"
 TARGETS_BEGIN, TARGETS_END = "<!-- targets:begin -->", "<!-- targets:end -->"
 # Where `--readme` refreshes each generated block: (file, begin marker, end marker).
@@ -47,56 +49,6 @@ BLOCKS = (
     (TUNING, TARGETS_BEGIN, TARGETS_END),
 )
 TARGETS_HEADING = "Targets met and missed"
-
-
-def fmt(value: float | None) -> str:
-    """Four significant digits; an empty cell when the metric does not exist."""
-    return "" if value is None else f"{value:.4g}"
-
-
-def with_ci(entry: dict, metric: str) -> str:
-    """`mean ± half-width` of the 95 % CI over seeds (the CI is symmetric: Student t), or
-    the single number when there is one seed or it is a baseline."""
-    value, ci = entry.get(metric), entry.get(f"{metric}_ci95")
-    if value is None or not ci:
-        return fmt(value)
-    return f"{value:.4g} ± {(ci[1] - ci[0]) / 2:.2g}"
-
-
-def n_seeds(entry: dict) -> str:
-    return str(len(entry.get("seeds", {}))) if "seeds" in entry else ""
-
-
-def fmt_p(p: float | None) -> str:
-    """A p-value as people write it: two digits, and a bound below 0.0001."""
-    if p is None:
-        return "not tested"
-    return "p < 0.0001" if p < 1e-4 else f"p {p:.2g}"
-
-
-def verdict_words(versus: dict | None, bold: bool = False) -> str:
-    """The significance test against the strongest baseline in words, with its p-value:
-    `better than ngram (p 0.0005)`, `no difference from arima_aic (p 0.73)`; "better"
-    in bold for the results table."""
-    if not versus:
-        return ""
-    verdict, p = versus["verdict"], fmt_p(versus["p_value"])
-    if verdict in ("better", "worse"):
-        word = f"**{verdict}**" if bold and verdict == "better" else verdict
-        return f"{word} than {versus['baseline']} ({p})"
-    return f"no difference from {versus['baseline']} ({p})"
-
-
-def verdict_cell(entry: dict) -> str:
-    """The results table's last-but-one column."""
-    return verdict_words(entry.get("vs_best_baseline"), bold=True)
-
-
-def model_label(name: str, splits: dict) -> str:
-    """A model's name, with "(hybrid: <baseline>)" when a classical model or a baseline
-    does part of its work (stages/core/models/hybrid.py, stages/core/scoring/interpolation.py)."""
-    hybrid = next((s["hybrid"] for s in splits.values() if s.get("hybrid")), None)
-    return f"{name} (hybrid: {hybrid})" if hybrid else name
 
 
 def task_rows(task: str, cfg: dict, metrics: dict, published: dict) -> list[str]:
@@ -213,129 +165,6 @@ def text_table(task: str, cfg: dict, metrics: dict, published: dict) -> list[str
     return lines
 
 
-METRIC_NAMES = {"rmse_orig": "RMSE", "accuracy": "accuracy", "bits_per_char": "bits/char"}
-
-
-def task_kinds(params: dict[str, Any]) -> dict[str, str]:
-    """Every task of the profile and its kind of prediction (a key of HEADLINE)."""
-    kinds = dict.fromkeys(params.get("tasks") or {}, "forecast")
-    return kinds | {t: cfg["kind"] for t, cfg in (params.get("text_tasks") or {}).items()}
-
-
-def best_on_validation(metrics: dict, kind: str) -> str | None:
-    """The network with the best VALIDATION headline (mean over seeds), the choice a
-    target is judged on; None when no network has a validation score. (metrics.headline
-    picks by test, which is what `dvc metrics show` lists, not a choice.)"""
-    metric, _, lower = HEADLINE[kind]
-    scored = {
-        name: s["val"][metric]
-        for name, s in metrics["models"].items()
-        if metric in s.get("val", {}) and metric in s.get("test", {})
-    }
-    return (min if lower else max)(scored, key=scored.get) if scored else None
-
-
-def target_text(goal: dict, kind: str | None, units: str) -> str:
-    """The target in words: `RMSE ≤ 13 passengers and significantly better than the
-    strongest baseline`."""
-    label = METRIC_NAMES[HEADLINE[kind][0]] if kind else "headline"
-    unit = f" {units}" if units else ""
-    parts = []
-    if goal.get("at_most") is not None:
-        parts.append(f"{label} ≤ {fmt(goal['at_most'])}{unit}")
-    if goal.get("at_least") is not None:
-        parts.append(f"{label} ≥ {fmt(goal['at_least'])}{unit}")
-    if goal.get("beat_baseline"):
-        parts.append("significantly better than the strongest baseline")
-    return " and ".join(parts) if parts else "none: the verdict against the strongest baseline"
-
-
-def met_cell(goal: dict, score: float, versus: dict | None) -> str:
-    """`yes` or `no`, then every part of the target that failed (or held), then the
-    verdict against the strongest baseline in words; `no target` for an empty goal."""
-    checks = []  # (held, words)
-    if goal.get("at_most") is not None:
-        held = score <= goal["at_most"]
-        checks.append((held, f"{fmt(score)} {'≤' if held else '>'} {fmt(goal['at_most'])}"))
-    if goal.get("at_least") is not None:
-        held = score >= goal["at_least"]
-        checks.append((held, f"{fmt(score)} {'≥' if held else '<'} {fmt(goal['at_least'])}"))
-    if goal.get("beat_baseline"):
-        checks.append(((versus or {}).get("verdict") == "better", ""))
-    said = verdict_words(versus) or "not tested against a baseline"
-    words = "; ".join([w for _, w in checks if w] + [said])
-    if not checks:
-        return f"no target: {words}"
-    return f"{'yes' if all(held for held, _ in checks) else 'no'}: {words}"
-
-
-def target_row(
-    task: str, goal: dict, kind: str | None, cfg: dict, metrics_dir: Path = METRICS_DIR
-) -> str:
-    """One task's row of the targets table."""
-    units = cfg.get("units") or ""
-    target = target_text(goal, kind, units)
-    path = metrics_dir / f"{task}.json"
-    why = None
-    if kind is None:
-        why = "not run: not a task of this profile"
-    elif not path.exists():
-        why = f"not run: no {path.as_posix()}"
-    else:
-        metrics = load_metrics(task, metrics_dir)
-        if "unavailable" in metrics:
-            why = "not run: raw data unavailable here"
-    if why:
-        return f"| {task} | {target} | _{why}_ | | | not run |"
-    best = best_on_validation(metrics, kind)
-    if best is None:
-        return f"| {task} | {target} | _no network has a validation score_ | | | not judged |"
-    metric = HEADLINE[kind][0]
-    splits = metrics["models"][best]
-    test = splits["test"]
-    hybrid = test.get("hybrid") or splits.get("val", {}).get("hybrid")
-    versus = test.get("vs_best_baseline")
-    base = (versus or {}).get("baseline") or best_baseline_name(
-        metrics["baselines"], kind, "test", test.get("count")
-    )
-    unit = f" {units}" if units else ""
-    seeds = len(test.get("seeds", {})) or 1
-    p = fmt_p(versus["p_value"]) if versus else "not tested"
-    score = f"{fmt(test[metric])}{unit} ({seeds} seed{'s' * (seeds > 1)}, {p})"
-    base_cell = f"{base} {fmt(metrics['baselines'][base]['test'][metric])}{unit}" if base else ""
-    return (
-        f"| {task} | {target} | {best} ({f'hybrid: {hybrid}' if hybrid else 'network'}) | "
-        f"{score} | {base_cell} | {met_cell(goal, test[metric], versus)} |"
-    )
-
-
-def render_targets(params: dict[str, Any], metrics_dir: Path = METRICS_DIR) -> str:
-    """The targets table (params `targets`): per task, the best network chosen on the
-    validation split, its test score against the target and the strongest baseline."""
-    goals = params.get("targets") or {}
-    if not goals:
-        return "No targets are set: add them under `targets:` in `conf/config.yaml`.\n"
-    kinds = task_kinds(params)
-    configs = {**(params.get("tasks") or {}), **(params.get("text_tasks") or {})}
-    lines = [
-        f"Profile: `{params.get('profile', 'default')}`; the targets are `targets:` in "
-        "`conf/config.yaml` (issue #11). Each task's best network is the one with the best "
-        "**validation** score (RMSE in original units, accuracy or bits/char, mean over "
-        "seeds); the test split did not choose it. Its test score is the mean over seeds, with "
-        "the p-value of its test against the strongest baseline on the test targets "
-        "(α = 0.05, as in the results table); Met? needs every part of the target.",
-        "",
-        "| Task | Target | Best network, chosen on validation | Its test score "
-        "| Strongest baseline (test) | Met? |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for task, goal in goals.items():
-        lines.append(
-            target_row(task, goal or {}, kinds.get(task), configs.get(task, {}), metrics_dir)
-        )
-    return "\n".join(lines) + "\n"
-
-
 def results_markdown(table: str, targets: str) -> str:
     """results.md: the results table (render), then the targets table (render_targets)
     under its own heading."""
@@ -365,65 +194,6 @@ def sample_lines(task: str, metrics_dir: Path = METRICS_DIR) -> list[str]:
             text = sample["text"][:SAMPLE_CHARS].replace("\r", "")
             lines += [f"{label}:", "", "```text", text, "```", ""]
     return lines
-
-
-def short_names(keys: list[str]) -> list[str]:
-    """Each dotted grid key cut to its shortest ending that still tells it from the others
-    (variants.x.train.learning_rate -> learning_rate), for table headers."""
-    for depth in range(1, max((k.count(".") + 1 for k in keys), default=1) + 1):
-        names = [".".join(k.split(".")[-depth:]) for k in keys]
-        if len(set(names)) == len(names):
-            return names
-    return keys
-
-
-def cell(value: Any) -> str:
-    """A grid value in a table cell: floats to four digits, the rest as JSON would."""
-    if isinstance(value, float):
-        return fmt(value)
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def search_table(doc: dict[str, Any]) -> list[str]:
-    """One search: what it searched, one row per grid point (the winner in bold), and which
-    validation number chose the winner."""
-    keys, select = list(doc["grid"]), doc["select"]
-    metric = select["key"].rsplit(".", 1)[-1]
-    profiles = sorted({str(r.get("profile")) for r in doc["rows"] if r.get("profile")})
-    where = f"profile `{', '.join(profiles)}`; " if profiles else ""
-    lines = [
-        "",
-        f"**{doc['search']}**: {doc['about']} ({where}targets "
-        f"{', '.join(f'`{t}`' for t in doc['targets'])}).",
-        "",
-        "| " + " | ".join(short_names(keys)) + f" | Validation {metric} | Status | Experiment |",
-        "| --- " * (len(keys) + 3) + "|",
-    ]
-    for i, row in enumerate(doc["rows"]):
-        cells = [cell(row["params"][k]) for k in keys] + [fmt(row["metric"])]
-        if i == doc["winner"]:
-            cells = [f"**{c}**" for c in cells]
-        lines.append(f"| {' | '.join(cells)} | {row['status']} | {row['experiment'] or ''} |")
-    goal = "lowest" if select["goal"] == "min" else "highest"
-    lines += [
-        "",
-        f"Winner (bold): the {goal} `{select['key']}` in `{select['file']}`, a validation "
-        "number; the test split chose nothing.",
-    ]
-    return lines
-
-
-def render_searches(exp_dir: Path = EXPERIMENTS) -> str:
-    """Every committed search (experiments/*.json, by name) as a table."""
-    lines = []
-    for path in sorted(exp_dir.glob("*.json")):
-        lines += search_table(json.loads(path.read_text(encoding="utf-8")))
-    if not lines:
-        return (
-            "No search has been committed yet: `python -m stages.search run <name>` "
-            "writes `experiments/<name>.json`.\n"
-        )
-    return "\n".join(lines[1:]) + "\n"
 
 
 def sync_readme(table: str, readme: Path = README, begin: str = BEGIN, end: str = END) -> bool:

@@ -21,6 +21,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from stages import report, search
 from stages.core.config.schema import check_entry
 from stages.core.io import StageError, load_params
+from stages.core.report import searches
 
 ROOT = Path(__file__).resolve().parents[1]
 CANNED = json.loads((Path(__file__).parent / "search_exp_show.json").read_text())
@@ -181,7 +182,7 @@ def test_each_search_renders_as_a_table_with_the_winner_in_bold(tmp_path):
     )
     assert "| learning_rate | Validation rmse_orig | Status | Experiment |" in lines
     best = doc["rows"][doc["winner"]]
-    bold = f"| **{report.cell(best['params'][LR])}** | **{report.fmt(best['metric'])}** |"
+    bold = f"| **{searches.cell(best['params'][LR])}** | **{searches.fmt(best['metric'])}** |"
     assert sum(line.startswith(bold) for line in lines) == 1
     assert "lowest `models.airline-simple_rnn.val.rmse_orig` in `metrics/airline.json`" in text
     assert "the test split chose nothing" in text
@@ -191,8 +192,8 @@ def test_each_search_renders_as_a_table_with_the_winner_in_bold(tmp_path):
 
 def test_no_committed_search_says_so(tmp_path):
     assert report.render_searches(tmp_path / "absent").startswith("No search has been committed")
-    assert report.short_names(["v.train.lr", "v.model.units"]) == ["lr", "units"]
-    assert report.short_names(["a.x.lr", "b.x.lr"]) == ["a.x.lr", "b.x.lr"]
+    assert searches.short_names(["v.train.lr", "v.model.units"]) == ["lr", "units"]
+    assert searches.short_names(["a.x.lr", "b.x.lr"]) == ["a.x.lr", "b.x.lr"]
 
 
 def test_docs_searches_block_matches_the_committed_experiments(monkeypatch):

@@ -50,8 +50,3 @@ def encode(token_lists: list[list[str]], vocab: list[str]) -> tuple[np.ndarray, 
     )
     offsets = np.cumsum([0, *map(len, token_lists)], dtype=np.int64)
     return flat, offsets
-
-
-def as_documents(flat: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> list[str]:
-    """Reviews as space-separated ids, for the TF-IDF baseline (same words as the RNNs)."""
-    return [" ".join(map(str, flat[offsets[r] : offsets[r + 1]])) for r in rows]

@@ -16,9 +16,13 @@ import numpy as np
 
 from stages.core.baselines import nbsvm, ngram
 from stages.core.io import SPLIT_CODES
-from stages.datasets import imdb
 
 HELD_OUT = ("val", "test")
+
+
+def as_documents(flat: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> list[str]:
+    """Reviews as space-separated ids, for the TF-IDF baseline (same words as the RNNs)."""
+    return [" ".join(map(str, flat[offsets[r] : offsets[r + 1]])) for r in rows]
 
 
 def sentiment_baselines(ids: dict, cfg: dict) -> dict[str, dict[str, np.ndarray]]:
@@ -30,7 +34,7 @@ def sentiment_baselines(ids: dict, cfg: dict) -> dict[str, dict[str, np.ndarray]
     label = ids["label"]
     share = float(label[rows["train"]].mean())
     out = {"majority": {s: np.full(len(rows[s]), share) for s in ("val", "test")}}
-    docs = {s: imdb.as_documents(ids["flat"], ids["offsets"], r) for s, r in rows.items()}
+    docs = {s: as_documents(ids["flat"], ids["offsets"], r) for s, r in rows.items()}
     for spec in cfg.get("tfidf_baselines", []):
         vectorizer = TfidfVectorizer(
             token_pattern=r"\S+",  # documents are word ids: every id is one token
