@@ -25,7 +25,9 @@ import pandas as pd
 import requests
 from tqdm import tqdm
 
-from stages.core.config.entry import checked
+from stages.core.config.entry import typed
+from stages.core.config.schema import validated
+from stages.core.config.tasks import Dataset, FileSpec
 from stages.core.io import (
     PARAMS_FILE,
     RAW_DIR,
@@ -66,13 +68,13 @@ def mirror_source(mirror: str, name: str) -> str:
     return str(Path(mirror).expanduser() / name)
 
 
-def sources_for(spec: dict[str, Any], mirror: str | None) -> list[tuple[str, str]]:
+def sources_for(spec: FileSpec, mirror: str | None) -> list[tuple[str, str]]:
     """List (label, location) pairs to try, mirror first, labelled so users see which is which."""
     sources = []
     if mirror:
-        location = mirror_source(mirror, spec["name"])
+        location = mirror_source(mirror, spec.name)
         sources.append((f"mirror {location}", location))
-    for url in spec.get("urls") or []:
+    for url in spec.urls or []:
         if url not in (location for _, location in sources):
             sources.append((url, url))
     return sources
@@ -192,38 +194,15 @@ def fetch_source(source: str, out: Path, label: str) -> str:
     return copy_local(source, out, label)
 
 
-def expected_sha256(spec: dict[str, Any], where: str) -> str | None:
-    """The pinned hash, normalised, or None when the user has not pinned one yet."""
-    value = spec.get("sha256")
-    if value is None:
-        return None
-    sha = str(value).strip().lower()
-    if not SHA256_RE.match(sha):
-        raise StageError(
-            f"{PARAMS_FILE}: '{where}.sha256' is not a sha256 (64 hex digits): {value!r}. "
-            "Fix it or remove it to have the stage print the right one."
-        )
-    return sha
-
-
-def validate_file_spec(spec: Any, where: str, mirror: str | None) -> dict[str, Any]:
-    """Check one `files` item before any network access, naming the bad key."""
-    if not isinstance(spec, dict):
-        raise StageError(f"{PARAMS_FILE}: '{where}' must be a mapping with name, urls, sha256.")
-    name = spec.get("name")
-    if not name or not isinstance(name, str):
-        raise StageError(f"{PARAMS_FILE}: '{where}.name' is required but missing. Add it.")
-    if "/" in name or "\\" in name or name in (".", ".."):
-        raise StageError(f"{PARAMS_FILE}: '{where}.name' must be a plain file name, got {name!r}.")
-    urls = spec.get("urls") or []
-    if not isinstance(urls, list) or not all(isinstance(u, str) and u for u in urls):
-        raise StageError(f"{PARAMS_FILE}: '{where}.urls' must be a list of URLs.")
-    if not urls and not mirror:
+def reachable(spec: FileSpec, where: str, mirror: str | None) -> FileSpec:
+    """A file needs somewhere to come from: a URL, or the mirror. Checked before any
+    network access (the schema checked its form already)."""
+    if not spec.urls and not mirror:
         raise StageError(
             f"{PARAMS_FILE}: '{where}.urls' is empty and {MIRROR_ENV} is not set, so there is "
-            f"nowhere to get {name} from. Add a URL under '{where}.urls' or set {MIRROR_ENV} "
-            f"to a directory or base URL holding {name}."
-            + (f" How to get it: {spec['how']}" if spec.get("how") else "")
+            f"nowhere to get {spec.name} from. Add a URL under '{where}.urls' in conf/ or set "
+            f"{MIRROR_ENV} to a directory or base URL holding {spec.name}."
+            + (f" How to get it: {spec.how}" if spec.how else "")
         )
     return spec
 
@@ -241,25 +220,26 @@ def failure_message(
     if len(mismatches) == 1 and all("mismatch" in reason for _, reason in failures):
         message += (
             f" Every source gave sha256 {next(iter(mismatches))}: if the file changed "
-            f"upstream on purpose, check it and update '{where}.sha256' in {PARAMS_FILE}."
+            f"upstream on purpose, check it and update '{where}.sha256' in conf/ (then "
+            "python -m stages.profile <profile>)."
         )
     return message
 
 
 def try_sources(
-    sources: list[tuple[str, str]], tmp: Path, spec: dict[str, Any], where: str
+    sources: list[tuple[str, str]], tmp: Path, spec: FileSpec, where: str
 ) -> tuple[str, str]:
     """Fill `tmp` from the first source whose bytes pass the checksum; return (label, sha256).
 
     Each attempt overwrites `tmp`, so a rejected source leaves nothing behind it.
     """
-    expected = expected_sha256(spec, where)
+    expected = spec.sha256.lower() if spec.sha256 else None
     failures: list[tuple[str, str]] = []
     mismatches: set[str] = set()
-    expected_md5 = str(spec.get("md5") or "").strip().lower() or None
+    expected_md5 = spec.md5.lower() if spec.md5 else None
     for label, location in sources:
         try:
-            got = fetch_source(location, tmp, spec["name"])
+            got = fetch_source(location, tmp, spec.name)
         except SourceError as exc:
             failures.append((label, str(exc)))
             continue
@@ -270,11 +250,11 @@ def try_sources(
             return label, got
         failures.append((label, f"sha256 mismatch: got {got}, expected {expected}"))
         mismatches.add(got)
-    raise StageError(failure_message(spec["name"], where, failures, mismatches))
+    raise StageError(failure_message(spec.name, where, failures, mismatches))
 
 
 def fetch_file(
-    spec: dict[str, Any], dest: Path, mirror: str | None, where: str | None = None
+    spec: FileSpec | dict[str, Any], dest: Path, mirror: str | None, where: str | None = None
 ) -> str:
     """Put the file described by `spec` at `dest`, verified; return where it came from.
 
@@ -282,9 +262,11 @@ def fetch_file(
     The bytes land in a temp file next to `dest` and are renamed over it only once the
     checksum passes, so a failure never leaves a partial file nor clobbers a good one.
     """
-    where = where or f"file '{spec.get('name') if isinstance(spec, dict) else spec}'"
-    spec = validate_file_spec(spec, where, mirror)
-    expected = expected_sha256(spec, where)
+    where = where or "file"
+    if not isinstance(spec, FileSpec):
+        spec = validated(FileSpec, spec, where)
+    spec = reachable(spec, where, mirror)
+    expected = spec.sha256.lower() if spec.sha256 else None
     dest = Path(dest)
     if expected and dest.is_file() and sha256_of(dest) == expected:
         return "already present, sha256 ok (skipped)"
@@ -292,28 +274,25 @@ def fetch_file(
         label, got = try_sources(sources_for(spec, mirror), tmp, spec, where)
         os.chmod(tmp, FILE_MODE)
         size = tmp.stat().st_size
-    if expected is None and not spec.get("md5"):
+    if expected is None and not spec.md5:
         print(
-            f"warning: {where} has no sha256 in {PARAMS_FILE}; {spec['name']} from {label} "
-            f"has sha256 {got}. Pin it: add 'sha256: {got}' to {where} in {PARAMS_FILE}.",
+            f"warning: {where} has no sha256; {spec.name} from {label} has sha256 {got}. "
+            f"Pin it: add 'sha256: {got}' to {where} in conf/.",
             file=sys.stderr,
         )
-    check = "sha256 ok" if expected else ("md5 ok" if spec.get("md5") else "sha256 unpinned")
+    check = "sha256 ok" if expected else ("md5 ok" if spec.md5 else "sha256 unpinned")
     return f"from {label} ({size:,} bytes, {check})"
 
 
-def generate_dataset(name: str, entry: dict[str, Any], raw_dir: Path = RAW_DIR) -> Path:
+def generate_dataset(name: str, entry: Dataset, raw_dir: Path = RAW_DIR) -> Path:
     """Build a synthetic dataset with stages.datasets.<generate> and write it as CSV."""
     where = f"datasets.{name}"
-    generator = entry["generate"]
-    if not isinstance(generator, str) or not generator.isidentifier():
+    generator = entry.generate
+    if not generator.isidentifier():
         raise StageError(
             f"{PARAMS_FILE}: '{where}.generate' must name a module in stages/datasets/, "
             f"got {generator!r}."
         )
-    filename = entry.get("file")
-    if not filename or not isinstance(filename, str):
-        raise StageError(f"{PARAMS_FILE}: '{where}.file' is required but missing. Add it.")
     module_name = f"stages.datasets.{generator}"
     try:
         module = importlib.import_module(module_name)
@@ -322,7 +301,7 @@ def generate_dataset(name: str, entry: dict[str, Any], raw_dir: Path = RAW_DIR) 
             raise  # the generator itself imports something missing: show the real problem
         raise StageError(
             f"{PARAMS_FILE}: '{where}.generate' names '{generator}', but there is no "
-            f"stages/datasets/{generator}.py. Fix the name or add the module."
+            f"stages/datasets/{generator}.py. Fix the name in conf/ or add the module."
         ) from exc
     if not callable(getattr(module, "generate", None)):
         raise StageError(f"stages/datasets/{generator}.py has no generate(entry) function.")
@@ -332,7 +311,7 @@ def generate_dataset(name: str, entry: dict[str, Any], raw_dir: Path = RAW_DIR) 
             f"stages/datasets/{generator}.py: generate() returned {type(frame).__name__}, "
             "expected a pandas DataFrame."
         )
-    dest = raw_dir / name / filename
+    dest = raw_dir / name / entry.file
     with atomic_path(dest) as tmp:
         frame.to_csv(tmp, index=False)
         os.chmod(tmp, FILE_MODE)
@@ -340,40 +319,35 @@ def generate_dataset(name: str, entry: dict[str, Any], raw_dir: Path = RAW_DIR) 
 
 
 def download_dataset(
-    name: str, entry: Any, raw_dir: Path = RAW_DIR, mirror: str | None = None
+    name: str, entry: Dataset | dict[str, Any], raw_dir: Path = RAW_DIR, mirror: str | None = None
 ) -> list[Path]:
-    """Produce data/raw/<name>/ from its params entry; return the files written or kept.
+    """Produce data/raw/<name>/ from its params entry (a `Dataset`; a mapping is checked
+    against the schema first); return the files written or kept.
 
     `mirror=None` reads $RNN_DATA_MIRROR at call time; pass "" to ignore it.
     """
     where = f"datasets.{name}"
     if mirror is None:
         mirror = mirror_from_env()
-    if not isinstance(entry, dict) or ("files" in entry) == ("generate" in entry):
-        raise StageError(
-            f"{PARAMS_FILE}: '{where}' needs exactly one of 'files' (a list of files to "
-            "download) or 'generate' (a module in stages/datasets/). Fix the entry."
-        )
+    if not isinstance(entry, Dataset):
+        entry = validated(Dataset, entry, where)
     raw_dir = Path(raw_dir)
-    if "generate" in entry:
+    if entry.generate is not None:
         dest = generate_dataset(name, entry, raw_dir)
-        print(f"{dest}: generated by stages.datasets.{entry['generate']}")
+        print(f"{dest}: generated by stages.datasets.{entry.generate}")
         return [dest]
-    files = entry["files"]
-    if not isinstance(files, list) or not files:
-        raise StageError(f"{PARAMS_FILE}: '{where}.files' must be a non-empty list. Fix it.")
-    if entry.get("any_of"):
+    if entry.any_of:
         return download_any_of(name, entry, raw_dir, mirror)
     written = []
-    for index, spec in enumerate(files):  # reject any bad item before fetching anything
-        validate_file_spec(spec, f"{where}.files[{index}]", mirror)
+    for index, spec in enumerate(entry.files):  # reject any bad item before fetching anything
+        reachable(spec, f"{where}.files[{index}]", mirror)
     (raw_dir / name / UNAVAILABLE).unlink(missing_ok=True)
-    for index, spec in enumerate(files):
-        dest = raw_dir / name / spec["name"]
+    for index, spec in enumerate(entry.files):
+        dest = raw_dir / name / spec.name
         try:
             origin = fetch_file(spec, dest, mirror, where=f"{where}.files[{index}]")
         except StageError as exc:
-            if not entry.get("optional"):
+            if not entry.optional:
                 raise
             return skip_optional(name, raw_dir, str(exc))
         print(f"{dest}: {origin}")
@@ -381,16 +355,15 @@ def download_dataset(
     return written
 
 
-def download_any_of(name: str, entry: dict, raw_dir: Path, mirror: str | None) -> list[Path]:
+def download_any_of(name: str, entry: Dataset, raw_dir: Path, mirror: str | None) -> list[Path]:
     """`any_of: true`: the files are alternatives (e.g. the canonical archive or a repack
     of its labelled part); the first one that arrives verified is enough."""
     where = f"datasets.{name}"
     errors = []
-    for index, spec in enumerate(entry["files"]):
+    for index, spec in enumerate(entry.files):
         at = f"{where}.files[{index}]"
         try:
-            validate_file_spec(spec, at, mirror)
-            dest = raw_dir / name / spec["name"]
+            dest = raw_dir / name / spec.name
             origin = fetch_file(spec, dest, mirror, where=at)
         except StageError as exc:
             errors.append(str(exc))
@@ -398,7 +371,7 @@ def download_any_of(name: str, entry: dict, raw_dir: Path, mirror: str | None) -
         print(f"{dest}: {origin}")
         return [dest]
     reason = f"none of the {len(errors)} alternatives arrived: " + " | ".join(errors)
-    if entry.get("optional"):
+    if entry.optional:
         return skip_optional(name, raw_dir, reason)
     raise StageError(reason)
 
@@ -418,7 +391,7 @@ def main(argv: list[str]) -> None:
     if len(argv) != 1:
         raise StageError("usage: python -m stages.download <dataset> (a key under 'datasets').")
     name = argv[0]
-    entry = checked(load_params(), "datasets", name)  # schema-checked before any download
+    entry = typed(load_params(), "datasets", name)  # schema-checked before any download
     download_dataset(name, entry)
 
 

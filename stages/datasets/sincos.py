@@ -6,18 +6,17 @@ prepare treats it like any other CSV time series without dates.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
+from stages.core.config.tasks import Dataset
 from stages.core.io import StageError
 
 
-def generate(entry: dict[str, Any]) -> pd.DataFrame:
+def generate(entry: Dataset) -> pd.DataFrame:
     """Return `points` rows of x, sin(x), cos(x) exactly as the seed's get_batch computes x."""
-    points = int(entry.get("points", 0))
-    if points <= 0:
-        raise StageError("params.yaml: datasets.sincos.points must be a positive integer.")
+    points = entry.points
+    if points is None:  # the schema checked it is >= 1 when given
+        raise StageError("params.yaml: datasets.sincos.points is required; add it in conf/.")
     x = np.arange(points) / (10 * np.pi)
     return pd.DataFrame({"x": x, "sin": np.sin(x), "cos": np.cos(x)})
