@@ -175,6 +175,33 @@ def sliding_splits(
     return out
 
 
+def check_target(
+    task: str, target: np.ndarray, name: str, train_stop: int, window: dict, difference: int,
+    stateful: bool,
+) -> None:
+    """Refuse, before any windowing, a series that cannot be forecast as asked: a look-back
+    longer than the series, or a target that does not vary over the training rows (the
+    scaler would divide by zero and every model would be scored against a flat line).
+    Both are a params choice or a bad file, so the message names the key and the fix."""
+    where = f"params.yaml: tasks.{task}"
+    if not stateful:
+        reach = first_target(window, difference) + 1  # rows one window and its target span
+        if reach > len(target):
+            raise StageError(
+                f"{where}.window.lookback: {window['lookback']} (with horizon "
+                f"{window.get('horizon', 1)} and differencing {difference}) needs {reach} rows, "
+                f"but the series has {len(target)}. Lower window.lookback in conf/ or use a "
+                "longer series."
+            )
+    train = target[:train_stop]
+    if np.nanmax(train) == np.nanmin(train):
+        raise StageError(
+            f"{where}.target: '{name}' is constant ({train[0]:g}) over all {train_stop} "
+            "training rows: there is nothing to learn and the scaler would divide by zero. "
+            "Pick a target that varies, or a date_range where it does (conf/)."
+        )
+
+
 def stateful_layout(window: dict) -> dict[str, tuple[int, int, int, int]]:
     """(base, batches, row_gap, warmup) per split: training as seed 003, then held-out streams.
 
@@ -255,6 +282,7 @@ def prepare_series(task: str, cfg: dict, raw_dir: Path, out_dir: Path) -> dict[s
         raise StageError(
             f"params.yaml: tasks.{task}: the training split is empty; raise split.val."
         )
+    check_target(task, target, target_name, bounds[0], window, difference, stateful)
     fit_all = cfg.get("transform", {}).get("fit_on") == "all"
     transform.fit(all_cols, slice(0, None) if fit_all else slice(0, bounds[0]))
     scaled_all = transform.forward(all_cols)

@@ -126,6 +126,7 @@ def test_checksum_mismatch_keeps_existing_file(server: Server, tmp_path: Path) -
         download.fetch_file(spec([url]), dest, None)
     message = str(err.value)
     assert f"{url}: sha256 mismatch: got {AIRLINE_SHA}, expected {SUNSPOTS_SHA}" in message
+    assert "update 'file.sha256' in conf/" in message  # not the generated params.yaml
     assert dest.read_bytes() == before
     assert leftovers(dest.parent) == []
 

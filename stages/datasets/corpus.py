@@ -122,23 +122,27 @@ def check_encoding(encoding: Any, where: str) -> str:
     return str(encoding)
 
 
-def members(source: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
-    """(path inside the corpus, reader of its bytes) for every regular file, in the
+def members(source: Path) -> Iterator[tuple[str, Callable[[], bytes] | None]]:
+    """(path inside the corpus, reader of its bytes) for every regular file, and (path,
+    None) for every folder (an empty one holds no file that would name it), in the
     archive's order; paths are '/'-separated without a leading './'."""
     if source.is_dir():
         for path in sorted(source.rglob("*")):
-            if path.is_file():
-                yield path.relative_to(source).as_posix(), path.read_bytes
+            if path.is_file() or path.is_dir():
+                read = path.read_bytes if path.is_file() else None
+                yield path.relative_to(source).as_posix(), read
     elif source.name.lower().endswith(".zip"):
         with zipfile.ZipFile(source) as archive:
             for info in archive.infolist():
-                if not info.is_dir():
-                    yield info.filename, partial(archive.read, info)
+                read = None if info.is_dir() else partial(archive.read, info)
+                yield info.filename, read
     else:
         with tarfile.open(source, "r:*") as archive:
             for member in archive:
                 if member.isfile():
                     yield member.name, partial(read_member, archive, member)
+                elif member.isdir():
+                    yield member.name, None
             drain(archive)
 
 
@@ -164,8 +168,12 @@ def gather(source: Path, root: str, classes: dict[str, int]) -> tuple[Found, dic
     folders: dict[str, set] = defaultdict(set)
     for name, read in members(source):
         parts = posixpath.normpath(name).lstrip("/").split("/")
-        for depth in range(len(parts) - 1):
+        if parts == ["."]:
+            continue
+        for depth in range(len(parts) - (read is not None)):  # a folder names itself too
             folders["/".join(parts[:depth])].add(parts[depth])
+        if read is None:
+            continue
         path = "/".join(parts)
         rel = path[len(prefix) :].split("/") if path.startswith(prefix) else []
         if not rel or rel[-1].startswith("."):
@@ -208,6 +216,11 @@ def check_layout(
                 "(then test_fraction draws the test part)."
             )
         for name in classes:
+            if not found.get((split, name)) and name in folders.get(base, set()):
+                raise StageError(
+                    f"{source}: {base + '/' if base else ''}{name}/ holds no documents (no "
+                    "file in it). Put one file per document in each class folder."
+                )
             if not found.get((split, name)):
                 raise StageError(
                     f"{source}: no documents in {base + '/' if base else ''}{name}/; the "

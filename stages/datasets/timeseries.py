@@ -164,8 +164,15 @@ def _load(path: Path, spec: CsvSpec) -> pd.DataFrame:
     """The file as text cells, with the wanted columns present and at least one row."""
     if not path.exists():
         raise StageError(f"{path}: not found. Run `dvc repro` so the download stage fetches it.")
+    if path.stat().st_size == 0:
+        raise StageError(
+            f"{path}: the file is empty (0 bytes). Fetch it again: dvc repro -f "
+            f"download@{path.parent.name}, or fix the file the dataset entry names."
+        )
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:  # only blank lines: no header to read
+        raise StageError(f"{path}: no header and no data rows. Re-download the file.") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise StageError(f"{path}: cannot be parsed as CSV ({exc}). Re-download the file.") from exc
     wanted = spec.date_columns() + list(spec.columns)
@@ -359,6 +366,13 @@ def _treat_missing(cells: dict, stamps, gaps: np.ndarray, path: Path, spec: CsvS
     """Apply the policy to the missing cells, printing per column what it found and did."""
     holes = {name: _is_missing(values) for name, values in cells.items()}
     policy = spec.missing.policy
+    empty = [name for name, hole in holes.items() if hole.all()]
+    if empty:  # no policy can make a series out of nothing
+        raise StageError(
+            f"{path}: column(s) {empty} hold no value in any of the "
+            f"{len(holes[empty[0]])} rows (all missing). Pick another column for "
+            f"{spec.where}.target / features in conf/, or fix the file."
+        )
     for name, hole in holes.items():
         if hole.any():
             done = DONE.get(policy, "refused")

@@ -106,8 +106,9 @@ def nbsvm_probs(
     scores = nb_scores(x_train, y_train, xs, spec)
     slope, offset = platt(x_train, y_train, spec) if spec["classifier"] == "svm" else (1.0, 0.0)
     probs = {split: expit(slope * s + offset) for split, s in zip(docs, scores, strict=True)}
+    name = spec.get("name", "NBSVM")  # the entry's name in its task's nbsvm_baselines
     print(
-        f"imdb: NBSVM ({spec['classifier']}) {x_train.shape[1]:,} features, "
-        f"{time.perf_counter() - start:.1f} s"
+        f"evaluate_text: baseline {name} (NBSVM, {spec['classifier']}) "
+        f"{x_train.shape[1]:,} features, {time.perf_counter() - start:.1f} s"
     )
     return probs, int(x_train.shape[1])
