@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from stages.core.config.runs import runs, task_seeds
+from stages.core.io import StageError
 from stages.profile import compose
 
 VARIANTS = {"a-gru": {"task": "a"}, "b-lstm": {"task": "b"}}
@@ -54,3 +55,32 @@ def test_composition_recomputes_the_runs_from_an_override(tmp_path):
     assert [k for k in params["text_runs"] if k.startswith("imdb-lstm-")] == ["imdb-lstm-s1"]
     jena = [k for k in params["runs"] if k.startswith("jena-gru-")]
     assert jena == ["jena-gru-s1"]  # tasks.jena.seeds: 1 in the default profile
+
+
+@pytest.mark.parametrize(
+    ("override", "line"),
+    [
+        (
+            "tasks.sunspots_monthly.window.lookbak=10",
+            "tasks.sunspots_monthly.window.lookbak: unknown key (did you mean 'lookback'?)",
+        ),
+        (
+            "tasks.sunspots_monthy.window.lookback=10",
+            "tasks.sunspots_monthy: unknown key (did you mean 'sunspots_monthly'?)",
+        ),
+        (
+            "tasks.sunspots_monthly.missing=drop",
+            "tasks.sunspots_monthly.missing: not set in conf/, so it cannot be overridden; "
+            "add it: +tasks.sunspots_monthly.missing=drop",
+        ),
+    ],
+)
+def test_a_bad_override_is_one_line_and_composes_nothing(tmp_path, override, line):
+    """Issue #23 item 8: Hydra's 'Could not override' (and its traceback) becomes the
+    schema's line: the key path and the closest key, or how to add a key conf/ lacks."""
+    out = tmp_path / "params.yaml"
+    out.write_text("before\n", encoding="utf-8")
+    with pytest.raises(StageError) as err:
+        compose("smoke", [override], output=out)
+    assert str(err.value).splitlines()[0] == f"conf/ (profile smoke): {line}"
+    assert "Traceback" not in str(err.value) and out.read_text(encoding="utf-8") == "before\n"
