@@ -14,6 +14,7 @@ Options (tasks.<task> in params.yaml), so that any real file works through param
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,11 +171,24 @@ def _load(path: Path, spec: CsvSpec) -> pd.DataFrame:
             f"download@{path.parent.name}, or fix the file the dataset entry names."
         )
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        with warnings.catch_warnings():
+            # a first data row with more fields than the header would silently become
+            # pandas' row index (index_col=False), or lose its extra cells: refuse it
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False)
     except pd.errors.EmptyDataError as exc:  # only blank lines: no header to read
         raise StageError(f"{path}: no header and no data rows. Re-download the file.") from exc
+    except pd.errors.ParserWarning as exc:
+        raise StageError(
+            f"{path}: a data row has more fields than the header ({' '.join(str(exc).split())}). "
+            "Fix the file: "
+            "every row needs one cell per column."
+        ) from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise StageError(f"{path}: cannot be parsed as CSV ({exc}). Re-download the file.") from exc
+        reason = " ".join(str(exc).split())  # pandas' messages end in a newline
+        raise StageError(
+            f"{path}: cannot be parsed as CSV ({reason}). Fix the file, or re-download it."
+        ) from exc
     wanted = spec.date_columns() + list(spec.columns)
     absent = [name for name in wanted if name not in frame.columns]
     if absent:
