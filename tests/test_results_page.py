@@ -90,12 +90,21 @@ def test_markdown_subset_renders_tables_lists_code_and_underscored_names():
         "Intro with `a_b` and **bold**.\n\n| A | B |\n| --- | --- |\n"
         "| _arima_2_1_2_ (baseline) | x < y |\n\n- **t**: said\n\n```text\n<b>\n```\n"
     )
-    out = page.markdown_to_html(text)
+    out = page.markdown_to_html(text).replace("\n", "")
     assert "<p>Intro with <code>a_b</code> and <strong>bold</strong>.</p>" in out
     assert "<th>A</th><th>B</th>" in out and "---" not in out
     assert "<td><em>arima_2_1_2</em> (baseline)</td><td>x &lt; y</td>" in out
     assert "<ul><li><strong>t</strong>: said</li></ul>" in out
-    assert "<pre><code>&lt;b&gt;</code></pre>" in out
+    assert '<pre><code class="language-text">&lt;b&gt;</code></pre>' in out
+
+
+def test_the_page_escapes_names_and_links_every_figure(tmp_path):
+    (tmp_path / "plots" / "t<1>").mkdir(parents=True)
+    (tmp_path / "plots" / "t<1>" / "forecast.png").write_bytes(b"png")
+    out = page.page("| A |\n| --- |\n| x |\n", {"t<1>": "T & co"}, tmp_path / "plots", tmp_path)
+    assert "<h3>T &amp; co</h3>" in out and 'id="figures-t&lt;1&gt;"' in out
+    assert '<img src="plots/t&lt;1&gt;/forecast.png" alt="t&lt;1&gt;: forecast">' in out
+    assert "<td>x</td>" in out and out.endswith("</html>\n")
 
 
 def test_committed_results_html_matches_the_metrics_and_the_figures(monkeypatch):
