@@ -231,7 +231,7 @@ def stateful_splits(scaled: np.ndarray, target: np.ndarray, window: dict, path_h
     if needed > len(scaled):
         raise StageError(
             f"{path_hint}: {len(scaled)} rows, but the stateful window layout needs {needed}. "
-            "Raise datasets.<name>.points or lower train_batches/eval_batches in params.yaml."
+            "Raise datasets.<name>.points or lower window.train_batches / eval_batches in conf/."
         )
     out = {}
     for split, (base, batches, gap, warmup) in layout.items():

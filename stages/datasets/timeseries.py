@@ -194,7 +194,7 @@ def _load(path: Path, spec: CsvSpec) -> pd.DataFrame:
     if absent:
         raise StageError(
             f"{path}: missing column(s) {absent}; the file has {list(frame.columns)}. "
-            "Fix the column names under tasks.<task> in params.yaml or use the right file."
+            f"Fix the column names under {spec.where} in conf/ or use the right file."
         )
     if frame.empty:
         raise StageError(f"{path}: no data rows. Re-download the file.")
@@ -218,8 +218,8 @@ def _timestamps(frame: pd.DataFrame, spec: CsvSpec, path: Path) -> pd.Series:
         row = int(bad[0])
         raise StageError(
             f"{path}: line {_line(row)}, column '{label}': {raw.iloc[row]!r} is not a date. "
-            f"Fix the value, set tasks.<task>.date in params.yaml to the right column(s), or "
-            f"set tasks.<task>.date_format (a strftime pattern such as '%d.%m.%Y %H:%M')."
+            f"Fix the value, set {spec.where}.date in conf/ to the right column(s), or "
+            f"set {spec.where}.date_format (a strftime pattern such as '%d.%m.%Y %H:%M')."
         )
     _check_order(parsed, raw, path, label)
     return parsed.reset_index(drop=True)
