@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stages.core.baselines.text import ngram_baselines, sentiment_baselines
+from stages.core.baselines.text import HELD_OUT, ngram_baselines, sentiment_baselines
 from stages.core.config.entry import stage_cli
 from stages.core.config.runs import task_seeds
 from stages.core.io import (
@@ -56,8 +56,6 @@ from stages.core.scoring.metrics import (
     judge,
 )
 from stages.core.scoring.significance import compare
-
-HELD_OUT = ("val", "test")
 
 
 def load_task(task: str, prepared: Path = PREPARED_DIR) -> tuple[dict, dict]:

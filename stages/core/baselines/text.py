@@ -17,7 +17,7 @@ import numpy as np
 from stages.core.baselines import nbsvm, ngram
 from stages.core.io import SPLIT_CODES
 
-HELD_OUT = ("val", "test")
+HELD_OUT = ("val", "test")  # the splits every text model and baseline is scored on
 
 
 def as_documents(flat: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> list[str]:
