@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
-import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -44,7 +43,6 @@ TIMEOUT = (10, 60)  # (connect, read) seconds: fail fast on dead hosts, tolerate
 CHUNK_SIZE = 1 << 16
 PROGRESS_MIN_BYTES = 1_000_000  # below this a progress bar is just noise
 FILE_MODE = 0o644  # mkstemp creates 0600; raw data should be readable like any checkout file
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 class SourceError(Exception):
