@@ -172,7 +172,7 @@ def evaluate_model(
     for split in SPLITS:
         if not len(data.positions(split)):
             continue
-        scaled = data.scored(split, preds[split]).astype(np.float64)
+        scaled = data.scored(split, first_step(preds[split])).astype(np.float64)
         if base is not None:
             scaled = scaled + base[split]
         orig = data.to_original(split, scaled)
@@ -180,6 +180,12 @@ def evaluate_model(
         orig_preds[split] = orig
     metrics["test"]["numpy_max_abs_diff"] = reference_gap(data, variant, out_dir, preds["test"])
     return metrics, orig_preds
+
+
+def first_step(pred: np.ndarray) -> np.ndarray:
+    """A direct multi-step network's step-1 column: the one-step forecast this stage
+    scores (stages/backtest.py scores every step)."""
+    return pred[:, :1] if pred.ndim == 2 and pred.shape[1] > 1 else pred
 
 
 def reference_gap(data: TaskData, variant: dict, out_dir: Path, keras_pred: np.ndarray) -> float:

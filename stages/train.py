@@ -4,7 +4,8 @@ Writes models/<task>/<variant>/s<seed>/: model.keras, weights.npz (plain arrays,
 numpy reference check), predictions.npz (model-space predictions for every split) and
 variant.json (what was trained). Per-epoch curves go to metrics/train/<task>/<variant>/
 s<seed>/ through DVCLive. Reads `runs.<run>` (variant, task, seed; a hybrid's classical
-entry), `variants.<variant>` and the task's `window` params; the fit itself (determinism,
+entry; a multi-step task's `horizon`, which sets the head's units), `variants.<variant>`
+and the task's `window` params; the fit itself (determinism,
 early stopping, resume after a kill) is stages/core/models/fit.py.
 """
 
@@ -57,7 +58,11 @@ def train(
     from stages.core.models.layouts import forecast_feeds
 
     window = require(section(params, "tasks", task), "window", f"tasks.{task}")
-    feeds = forecast_feeds(task, window, variant, seed, prepared)
+    outputs = int(entry.get("horizon") or 1)  # a direct multi-step network: H outputs
+    if outputs > 1:
+        head = {**variant["model"]["head"], "units": outputs}
+        variant = {**variant, "model": {**variant["model"], "head": head}}
+    feeds = forecast_feeds(task, window, variant, seed, prepared, outputs)
     if variant.get("hybrid"):  # a network on a classical model's residuals
         from stages.core.models.hybrid import residual_feeds
 

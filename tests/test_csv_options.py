@@ -139,7 +139,7 @@ def test_span_gaps_excludes_or_keeps_windows_across_dropped_rows(tmp_path, capsy
     )
     if not span:  # re-windowing the training split (train_stride) skips the same windows
         window = task_cfg()["window"]
-        x, _ = restrided("demo", meta, window, 1, tmp_path / "out")
+        x, _, _ = restrided("demo", meta, window, 1, tmp_path / "out")
         assert len(x) == counts["train"]
 
 

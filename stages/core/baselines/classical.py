@@ -25,9 +25,11 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from statsmodels.tsa.arima.model import ARIMA
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from threadpoolctl import threadpool_limits
@@ -151,15 +153,9 @@ def best_by_aic(candidates: list[Any], fit: Callable[[Any], Any]) -> tuple[Any, 
     return *chosen, failed, unconverged, len(candidates) - failed
 
 
-def arima_baseline(
-    series: np.ndarray, positions: np.ndarray, fit_stop: int, spec: Arima, where: str
-) -> tuple[np.ndarray, dict]:
-    """ARIMA / SARIMA (statsmodels state space), order fixed or picked by AIC on the fit rows.
-
-    The model with the fitted parameters is re-applied to the series up to the last target
-    (`results.apply(..., refit=False)`, a Kalman filter, no estimation), and its in-sample
-    one-step predictions are read at `positions`: prediction p uses rows < p only.
-    """
+def arima_select(series: np.ndarray, fit_stop: int, spec: Arima, where: str) -> tuple:
+    """(order, results, info) of the ARIMA fitted on series[:fit_stop], the order fixed or
+    picked by AIC."""
     name = spec.name
     grid = arima_grid(spec)
     seasonal = tuple(spec.seasonal_order or (0, 0, 0, 0))
@@ -179,8 +175,6 @@ def arima_baseline(
             "Check 'order', 'seasonal_order' and 'trend' (statsmodels allows trend 'c' "
             "only without differencing; use 't' with d = 1).",
         )
-    with quiet():
-        pred = res.apply(series[: positions[-1] + 1], refit=False).fittedvalues
     info = {
         "order": list(order),
         "seasonal_order": list(seasonal),
@@ -190,7 +184,52 @@ def arima_baseline(
     }
     if len(grid) > 1:
         info.update(candidates=len(grid), fitted=fitted, failed=failed, unconverged=unconverged)
+    return order, res, info
+
+
+def arima_baseline(
+    series: np.ndarray, positions: np.ndarray, fit_stop: int, spec: Arima, where: str
+) -> tuple[np.ndarray, dict]:
+    """ARIMA / SARIMA (statsmodels state space), order fixed or picked by AIC on the fit rows.
+
+    The model with the fitted parameters is re-applied to the series up to the last target
+    (`results.apply(..., refit=False)`, a Kalman filter, no estimation), and its in-sample
+    one-step predictions are read at `positions`: prediction p uses rows < p only.
+    """
+    _, res, info = arima_select(series, fit_stop, spec, where)
+    with quiet():
+        pred = res.apply(series[: positions[-1] + 1], refit=False).fittedvalues
     return np.asarray(pred)[positions], info
+
+
+def ets_model(endog: np.ndarray, form: dict, periods: int | None) -> ETSModel:
+    """The ETS model of one form on `endog`."""
+    return ETSModel(endog, seasonal_periods=periods if form["seasonal"] else None, **form)
+
+
+def ets_select(series: np.ndarray, fit_stop: int, spec: Ets, where: str) -> tuple:
+    """(form, results, info) of the ETS fitted on series[:fit_stop], the form fixed or
+    picked by AIC."""
+    forms = ets_forms(spec)
+    periods = spec.seasonal_periods
+
+    def fit(form: dict) -> Any:
+        return ets_model(series[:fit_stop], form, periods).fit(disp=False)
+
+    form, res, failed, unconverged, fitted = best_by_aic(forms, fit)
+    if res is None:
+        raise bad(
+            where,
+            spec.name,
+            f"no ETS model could be fitted on the {fit_stop} fit rows ({forms})",
+            "Multiplicative error or season needs a positive series and at least two "
+            "full seasons of fit rows; check 'seasonal_periods'.",
+        )
+    info = {**form, "seasonal_periods": periods if form["seasonal"] else None}
+    info.update(aic=float(res.aic), converged=bool(res.mle_retvals.get("converged", True)))
+    if len(forms) > 1:
+        info.update(candidates=len(forms), fitted=fitted, failed=failed, unconverged=unconverged)
+    return form, res, info
 
 
 def ets_baseline(
@@ -202,31 +241,10 @@ def ets_baseline(
     longer series then runs the same recursions with those parameters (`smooth(params)`,
     no estimation) and its fitted values are the one-step predictions from rows < p.
     """
-    name = spec.name
-    forms = ets_forms(spec)
-    periods = spec.seasonal_periods
-
-    def model(endog: np.ndarray, form: dict) -> ETSModel:
-        return ETSModel(endog, seasonal_periods=periods if form["seasonal"] else None, **form)
-
-    def fit(form: dict) -> Any:
-        return model(series[:fit_stop], form).fit(disp=False)
-
-    form, res, failed, unconverged, fitted = best_by_aic(forms, fit)
-    if res is None:
-        raise bad(
-            where,
-            name,
-            f"no ETS model could be fitted on the {fit_stop} fit rows ({forms})",
-            "Multiplicative error or season needs a positive series and at least two "
-            "full seasons of fit rows; check 'seasonal_periods'.",
-        )
+    form, res, info = ets_select(series, fit_stop, spec, where)
+    model = ets_model(series[: positions[-1] + 1], form, spec.seasonal_periods)
     with quiet():
-        pred = model(series[: positions[-1] + 1], form).smooth(res.params).fittedvalues
-    info = {**form, "seasonal_periods": periods if form["seasonal"] else None}
-    info.update(aic=float(res.aic), converged=bool(res.mle_retvals.get("converged", True)))
-    if len(forms) > 1:
-        info.update(candidates=len(forms), fitted=fitted, failed=failed, unconverged=unconverged)
+        pred = model.smooth(res.params).fittedvalues
     return np.asarray(pred)[positions], info
 
 
@@ -304,3 +322,118 @@ def describe(info: dict) -> str:
     log = " on log" if info["log"] else ""
     searched = f" of {info['candidates']}" if "candidates" in info else ""
     return f"{model}{log}{searched}, AIC {info['aic']:.1f}"
+
+
+# ---------------------------------------------------------------- multi-step (backtests)
+
+
+@dataclass
+class Fitted:
+    """A classical model fitted for multi-step forecasts: its spec, the chosen order or
+    form, the statsmodels results and the number of rows it was estimated on."""
+
+    spec: Spec
+    choice: Any  # the ARIMA order or the ETS form
+    results: Any
+    rows: int
+    info: dict
+
+
+def refit(
+    observed: np.ndarray, stop: int, spec: Spec, where: str, previous: Fitted | None = None
+) -> Fitted:
+    """Estimate on observed[:stop]. The first call chooses the order or form (AIC over the
+    task's search); later calls keep that choice and re-estimate the parameters, starting
+    from the previous ones, so a backtest's refits are quick and land on the same optimum
+    wherever they run."""
+    series = transform(np.asarray(observed, dtype=np.float64)[:stop], spec.log, where, spec.name)
+    with one_blas_thread(), quiet():
+        if previous is None:
+            select = arima_select if spec.kind == "arima" else ets_select
+            choice, res, info = select(series, stop, spec, where)
+            return Fitted(spec, choice, res, stop, info)
+        if spec.kind == "arima":
+            model = ARIMA(
+                series, order=previous.choice, seasonal_order=previous.results.model.seasonal_order,
+                trend=spec.trend,
+            )  # fmt: skip
+            res = model.fit(
+                start_params=previous.results.params, method_kwargs={"maxiter": ARIMA_MAXITER}
+            )
+        else:
+            model = ets_model(series, previous.choice, spec.seasonal_periods)
+            res = model.fit(start_params=previous.results.params, disp=False)
+    if not np.all(np.isfinite(res.params)):
+        res = previous.results  # a failed refit keeps the last good parameters
+    return Fitted(spec, previous.choice, res, stop, previous.info)
+
+
+def multi_step(
+    fitted: Fitted, observed: np.ndarray, origins: np.ndarray, horizon: int, levels: list[float]
+) -> tuple[np.ndarray, dict[float, tuple[np.ndarray, np.ndarray]]]:
+    """Forecasts of steps 1..H from each origin with the fitted parameters held fixed (the
+    model filtered over observed[:origin + 1], nothing later), with the model's own
+    prediction intervals per level; a log model's are exp of the log-scale ones."""
+    spec = fitted.spec
+    series = transform(np.asarray(observed, dtype=np.float64), spec.log, "", spec.name)
+    mean = np.empty((len(origins), horizon))
+    bounds = {lv: (np.empty_like(mean), np.empty_like(mean)) for lv in levels}
+    with one_blas_thread(), quiet():
+        for i, origin in enumerate(origins.tolist()):
+            frame = forecast_frame(fitted, series[: origin + 1], horizon, levels)
+            mean[i] = frame["mean"]
+            for lv in levels:
+                bounds[lv][0][i], bounds[lv][1][i] = frame[lv]
+    if spec.log:
+        mean = np.exp(mean)
+        bounds = {lv: (np.exp(lo), np.exp(hi)) for lv, (lo, hi) in bounds.items()}
+    return mean, bounds
+
+
+def forecast_frame(fitted: Fitted, history: np.ndarray, horizon: int, levels) -> dict:
+    """{mean, level: (lower, upper)} of one H-step forecast from the end of `history`."""
+    out: dict[Any, Any] = {}
+    if fitted.spec.kind == "arima":
+        fc = fitted.results.apply(history, refit=False).get_forecast(horizon)
+        out["mean"] = np.asarray(fc.predicted_mean)
+        for lv in levels:
+            ci = np.asarray(fc.conf_int(alpha=1 - lv))
+            out[lv] = ci[:, 0], ci[:, 1]
+        return out
+    # a pandas endog: statsmodels' ETS prediction results need an index to label rows
+    model = ets_model(pd.Series(history), fitted.choice, fitted.spec.seasonal_periods)
+    res = model.smooth(fitted.results.params)
+    n = len(history)
+    pred = res.get_prediction(start=n, end=n + horizon - 1, rng=0)  # simulated: seeded
+    out["mean"] = np.asarray(pred.predicted_mean)
+    for lv in levels:
+        frame = pred.summary_frame(alpha=1 - lv)
+        out[lv] = frame["pi_lower"].to_numpy(), frame["pi_upper"].to_numpy()
+    return out
+
+
+def paths(
+    observed: np.ndarray, origins: np.ndarray, fit_stop: int, spec: Spec, horizon: int, where: str
+) -> np.ndarray:
+    """(n, H) forecasts in original units from every origin, parameters estimated on
+    observed[:fit_stop] only: a direct hybrid's base. One Kalman filter over the series,
+    then the state-space recursion a(t+1) = c + T a(t), y = d + Z a from each origin's
+    filtered state (what `get_forecast` computes, for all origins at once). ARIMA only."""
+    if spec.kind != "arima":
+        raise bad(where, spec.name, "a multi-step hybrid needs an ARIMA base", "Use arima.")
+    series = transform(np.asarray(observed, dtype=np.float64), spec.log, where, spec.name)
+    with one_blas_thread(), quiet():
+        _, res, _ = arima_select(series, fit_stop, spec, where)
+        full = res.apply(series[: int(origins.max()) + 1], refit=False)
+    ssm = full.model.ssm
+    design, transition = np.atleast_2d(ssm["design"]), np.asarray(ssm["transition"])
+    state_c, obs_d = np.asarray(ssm["state_intercept"]), np.asarray(ssm["obs_intercept"])
+    if transition.ndim == 3 or np.ptp(obs_d) > 0 or state_c.ndim == 2 and np.ptp(state_c) > 0:
+        raise bad(where, spec.name, "a time-varying trend", "Use trend c or none.")
+    state_c = state_c[:, 0] if state_c.ndim == 2 else state_c
+    state = full.filter_results.filtered_state[:, origins]
+    out = np.empty((len(origins), horizon))
+    for h in range(horizon):
+        state = transition @ state + state_c[:, None]
+        out[:, h] = (design @ state)[0] + obs_d.reshape(-1)[0]
+    return np.exp(out) if spec.log else out

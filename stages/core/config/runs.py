@@ -44,7 +44,23 @@ def runs(
             out[f"{name}-s{seed}"] = {"variant": name, "task": task, "seed": seed}
             if base is not None:
                 out[f"{name}-s{seed}"]["classical"] = base
+            if outputs(task_cfg) > 1:
+                out[f"{name}-s{seed}"]["horizon"] = outputs(task_cfg)
     return out
+
+
+def outputs(task_cfg: dict) -> int:
+    """How many steps a task's networks forecast at once: its `horizon` when they forecast
+    directly (copied into each run, so a backtest edit retrains nothing), else 1."""
+    horizon = task_cfg.get("horizon")
+    recursive = bool((task_cfg.get("backtest") or {}).get("recursive"))
+    return int(horizon) if horizon and not recursive else 1
+
+
+def backtests(tasks: dict[str, dict]) -> dict[str, dict[str, Any]]:
+    """{task: {task}} for every task with a `horizon`: the `backtest@<task>` stages."""
+    chosen = [name for name, cfg in (tasks or {}).items() if (cfg or {}).get("horizon")]
+    return {name: {"task": name} for name in chosen}
 
 
 def classical_entry(specs: list | None, name: str) -> dict | None:

@@ -45,6 +45,15 @@ class Run(Strict):
     """The training seed."""
     classical: dict[str, Any] | None = None
     """A hybrid's base, copied from the task's `classical:` list; unset: a plain network."""
+    horizon: Annotated[int, Field(ge=2)] | None = None
+    """Outputs of a direct multi-step network, copied from the task's `horizon`; unset: one."""
+
+
+class BacktestRun(Strict):
+    """One entry of `backtests` (computed by stages/core/config/runs.py)."""
+
+    task: str
+    """The task whose `backtest` the stage runs."""
 
 
 class Select(Strict):
@@ -119,6 +128,8 @@ class Params(Strict):
     """The forecasting run list, one entry per (variant, seed): computed, do not edit."""
     text_runs: dict[str, Run] = {}
     """The text run list, one entry per (text variant, seed): computed, do not edit."""
+    backtests: dict[str, BacktestRun] = {}
+    """The tasks with a `horizon`, one `backtest@<task>` stage each: computed, do not edit."""
     datasets: dict[str, Dataset]
     """Raw data: files to download or a generator, by name."""
     tasks: dict[str, Task] = {}
@@ -152,6 +163,7 @@ ENTRY_MODELS: dict[str, Any] = {
     "text_variants": TextVariant,
     "runs": Run,
     "text_runs": Run,
+    "backtests": BacktestRun,
     "searches": Search,
     "targets": Target,
 }

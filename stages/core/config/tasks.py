@@ -344,6 +344,25 @@ class Plot(Strict):
     """The close-up of test; unset: its first 400 targets."""
 
 
+class Backtest(Strict):
+    """`tasks.<task>.backtest`: the rolling-origin backtest over the test period
+    (stages/backtest.py), as statsforecast's `cross_validation` or darts'
+    `historical_forecasts` run it: an expanding window, an origin every `step` rows."""
+
+    step: PosInt = 1
+    """Rows between consecutive forecast origins (1: every row of the test period)."""
+    refit: NonNegInt = 1
+    """Re-estimate the classical models' parameters every N origins (1: at every origin,
+    0: never, the fit on the rows before the test period serves every origin). Networks
+    keep their weights (darts' retrain=False); orders and forms stay as chosen on the
+    training rows."""
+    levels: list[Annotated[float, Field(gt=0, lt=1)]] = [0.8, 0.95]
+    """Nominal coverages of the prediction intervals."""
+    recursive: bool = False
+    """False: networks forecast the H steps directly (H outputs, the default); true: a
+    one-output network is fed its own forecasts (univariate tasks only)."""
+
+
 class Task(Strict):
     """`tasks.<task>`: a dataset plus a protocol (stages prepare / evaluate / plots)."""
 
@@ -393,6 +412,16 @@ class Task(Strict):
     target_observed: bool = True
     """False: the inputs do not include the target, so there is no naive baseline and
     skill is measured against the mean."""
+    horizon: PosInt | None = None
+    """Forecast horizon H in steps: the networks get H outputs (the head's units) and
+    `backtest` scores every step 1..H; unset: the one-step protocol of the seeds."""
+    backtest: Backtest | None = None
+    """The rolling-origin backtest of a task with a `horizon`; unset: none."""
+    baselines: list[Literal["ridge_ar", "gradient_boosting"]] = []
+    """Backtest baselines on lagged features of every input column: ridge_ar (ridge
+    regression) and gradient_boosting (scikit-learn HistGradientBoostingRegressor)."""
+    lags: PosInt = 24
+    """Lagged rows of every input column that ridge_ar and gradient_boosting read."""
 
     @model_validator(mode="after")
     def layout_needs(self) -> Task:
@@ -401,9 +430,22 @@ class Task(Strict):
             raise problem("features", "is required for the sliding and stateful layouts")
         if layout == "sliding" and self.split is None:
             raise problem("split", "is required for the sliding layout: {val: 0.7, test: 0.8}")
+        if self.horizon is not None or self.backtest is not None:
+            self.horizon_needs()
         names = [spec.name for spec in self.classical]
         for name in sorted({n for n in names if names.count(n) > 1}):
             raise problem("classical", f"the name {name!r} is used twice: give each its own")
         return self
 
-
+    def horizon_needs(self) -> None:
+        """A multi-step task forecasts H steps from an origin: sliding one-step windows,
+        a transform that a path of forecasts can be undone through, and a backtest."""
+        if self.horizon is None:
+            raise problem("horizon", "is required with 'backtest' (the steps to forecast)")
+        if self.backtest is None:
+            raise problem("backtest", "is required with 'horizon': {step: 1, refit: 1}")
+        window = self.window
+        if window.layout != "sliding" or window.horizon != 1:
+            raise problem("horizon", "needs a sliding window with window.horizon 1")
+        if self.transform.window_norm or self.transform.difference > 1:
+            raise problem("horizon", "needs transform.difference 0 or 1 and no window_norm")

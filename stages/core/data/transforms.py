@@ -130,3 +130,42 @@ class Transform:
         col = self.target_column
         w = scaled * self.scale[col] + self.offset[col] + self._target_base(observed, positions)
         return np.exp(w) if self.log else w * self._ratio_base(observed, positions)
+
+    def path_to_original(
+        self, scaled: np.ndarray, observed: np.ndarray, origins: np.ndarray
+    ) -> np.ndarray:
+        """Model-space forecasts of steps 1..H from each origin, (n, H) -> original units.
+
+        A differenced target is undone by summing the forecast differences from the
+        observed value at the origin: what a multi-step forecaster knows there, nothing later.
+        """
+        col = self.target_column
+        w = np.asarray(scaled, dtype=np.float64) * self.scale[col] + self.offset[col]
+        self.check_path()
+        if self.difference:
+            base = observed[origins]
+            w = np.cumsum(w, axis=1) + (np.log(base) if self.log else base)[:, None]
+        return np.exp(w) if self.log else w
+
+    def path_to_model(
+        self, path: np.ndarray, observed: np.ndarray, origins: np.ndarray
+    ) -> np.ndarray:
+        """Original-unit forecasts of steps 1..H from each origin -> model space (the
+        inverse of `path_to_original`; a hybrid's classical base)."""
+        col = self.target_column
+        self.check_path()
+        w = np.log(path) if self.log else np.asarray(path, dtype=np.float64)
+        if self.difference:
+            base = observed[origins]
+            first = (np.log(base) if self.log else base)[:, None]
+            w = np.diff(np.concatenate([first, w], axis=1), axis=1)
+        return (w - self.offset[col]) / self.scale[col]
+
+    def check_path(self) -> None:
+        """Paths of forecasts are undone for difference 0 or 1 without window_norm only
+        (the schema refuses anything else for a task with a `horizon`)."""
+        if self.window_lag or self.difference > 1:
+            raise StageError(
+                "params.yaml: a task with a horizon needs transform.difference 0 or 1 and "
+                "no window_norm."
+            )

@@ -106,6 +106,9 @@ def residual_feeds(
         )
     data, meta = load_splits(task, prepared)
     observed = load_npz(prepared / task / "series.npz")["target"]
+    outputs = feeds.train[1].shape[-1]
+    if outputs > 1:  # a direct H-step hybrid: the base's H-step paths from each origin
+        return residual_paths(feeds, observed, meta, spec, outputs, where)
     positions = {
         "train": train_positions(task, window, variant, meta, data, prepared),
         "val": data["val"]["positions"].reshape(-1),
@@ -119,4 +122,35 @@ def residual_feeds(
     if feeds.validation is not None:
         xv, yv = feeds.validation
         feeds.validation = (xv, yv - base["val"].reshape(yv.shape).astype(yv.dtype))
+    return feeds
+
+
+def base_paths(
+    transform: Transform, observed: np.ndarray, origins: np.ndarray, fit_stop: int,
+    spec: dict, horizon: int, where: str,
+) -> np.ndarray:  # fmt: skip
+    """(n, H) model-space forecasts of the classical base from each origin, parameters
+    estimated on observed[:fit_stop]: what a direct H-step hybrid's network adds to."""
+    model = classical.parse(spec, f"{where}.hybrid")
+    observed = np.asarray(observed, dtype=np.float64)
+    path = classical.paths(observed, origins, fit_stop, model, horizon, f"{where}.hybrid")
+    return transform.path_to_model(path, observed, origins)
+
+
+def residual_paths(feeds, observed, meta: dict, spec: dict, outputs: int, where: str):
+    """Direct H-step residual feeds: each window's H targets minus the base's H-step
+    forecast from the window's origin (the row before its first target)."""
+    transform = Transform.from_dict(meta["transform"])
+    fit_stop = int(meta["bounds"][0])
+    for split in ("train", "val"):
+        pair = feeds.train if split == "train" else feeds.validation
+        if pair is None or not len(pair[1]):
+            continue
+        origins = feeds.positions[split] - 1
+        base = base_paths(transform, observed, origins, fit_stop, spec, outputs, where)
+        pair = (pair[0], (pair[1] - base).astype(pair[1].dtype))
+        if split == "train":
+            feeds.train = pair
+        else:
+            feeds.validation = pair
     return feeds

@@ -239,7 +239,8 @@ def load_splits(task: str, prepared: Path = PREPARED_DIR) -> tuple[dict, dict]:
 
 
 def restrided(task: str, meta: dict, window: dict, stride: int, prepared: Path) -> tuple:
-    """The training split re-windowed with another stride (e.g. overlapping windows).
+    """The training split re-windowed with another stride (e.g. overlapping windows):
+    (x, y, target positions).
 
     Only the training windows change: validation and test keep the task's windows, so
     every variant of a task is scored on exactly the same targets.
@@ -252,18 +253,43 @@ def restrided(task: str, meta: dict, window: dict, stride: int, prepared: Path) 
     if meta.get("span_gaps") is False:  # prepare left out windows that cross a gap: so here
         cross = windows.spanning_gap(pos, series["gap_before"], window, transform.difference)
         pos = pos[~cross]
-    return windows.window_arrays(series, pos, window, transform)
+    return (*windows.window_arrays(series, pos, window, transform), pos)
 
 
-def sliding_feeds(task, window, variant, seed, data, meta, prepared) -> ArrayFeeds:
+def multi_step(
+    x: np.ndarray, pos: np.ndarray, stop: int, outputs: int, series: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Direct multi-step pairs: the windows whose `outputs` targets p..p+H-1 all lie before
+    `stop` (their split's end) and cross no gap, with those H model-space targets as y."""
+    ahead = np.arange(outputs)
+    keep = pos + outputs - 1 < stop
+    if "gap_before" in series:
+        marks = np.cumsum(series["gap_before"])
+        keep &= marks[np.minimum(pos + outputs - 1, len(marks) - 1)] == marks[pos]
+    pos = pos[keep]
+    y = series["scaled_target"][pos[:, None] + ahead].astype(np.float32)
+    return x[keep], y, pos
+
+
+def sliding_feeds(task, window, variant, seed, data, meta, prepared, outputs=1) -> ArrayFeeds:
+    """Materialised windows; with `outputs` H > 1, each training and validation window
+    targets the next H values (a direct multi-step network) and keeps its positions
+    (`positions`) for a hybrid's base."""
     cfg = variant["train"]
-    x, y = data["train"]["x"], data["train"]["y"]
+    x, y, pos = data["train"]["x"], data["train"]["y"], data["train"]["positions"]
     if cfg.get("train_stride"):
-        x, y = restrided(task, meta, window, int(cfg["train_stride"]), prepared)
+        x, y, pos = restrided(task, meta, window, int(cfg["train_stride"]), prepared)
     val = data["val"]
-    validation = (model_inputs(val["x"], variant), val["y"]) if len(val["y"]) else None
+    xv, yv, pos_v = val["x"], val["y"], val["positions"]
+    if outputs > 1:
+        series = load_npz(prepared / task / "series.npz")
+        x, y, pos = multi_step(x, pos, int(meta["bounds"][0]), outputs, series)
+        xv, yv, pos_v = multi_step(xv, pos_v, int(meta["bounds"][1]), outputs, series)
+    validation = (model_inputs(xv, variant), yv) if len(yv) else None
     predict_x = {split: model_inputs(data[split]["x"], variant) for split in SPLITS}
-    return ArrayFeeds((model_inputs(x, variant), y), validation, predict_x, cfg)
+    feeds = ArrayFeeds((model_inputs(x, variant), y), validation, predict_x, cfg)
+    feeds.positions = {"train": pos, "val": pos_v}
+    return feeds
 
 
 def stateful_feeds(task, window, variant, seed, data, meta, prepared) -> StatefulFeeds:
@@ -281,8 +307,11 @@ def indexed_feeds(task, window, variant, seed, data, meta, prepared) -> IndexedF
 FORECAST_LAYOUTS = {"sliding": sliding_feeds, "stateful": stateful_feeds, "indexed": indexed_feeds}
 
 
-def forecast_feeds(task: str, window: dict, variant: dict, seed: int, prepared=PREPARED_DIR):
-    """The feeds of a forecasting variant, by the task's window layout."""
+def forecast_feeds(
+    task: str, window: dict, variant: dict, seed: int, prepared=PREPARED_DIR, outputs: int = 1
+):
+    """The feeds of a forecasting variant, by the task's window layout; `outputs` > 1: a
+    direct H-step network (sliding layout only)."""
     layout = window.get("layout", "sliding")
     if layout not in FORECAST_LAYOUTS:
         raise StageError(
@@ -290,6 +319,10 @@ def forecast_feeds(task: str, window: dict, variant: dict, seed: int, prepared=P
             f"(known: {', '.join(FORECAST_LAYOUTS)})."
         )
     data, meta = load_splits(task, prepared)
+    if outputs > 1:
+        if layout != "sliding":
+            raise StageError(f"params.yaml: tasks.{task}.horizon needs the sliding layout.")
+        return sliding_feeds(task, window, variant, seed, data, meta, prepared, outputs)
     return FORECAST_LAYOUTS[layout](task, window, variant, seed, data, meta, prepared)
 
 
