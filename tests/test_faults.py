@@ -414,3 +414,60 @@ def test_bad_archive_is_one_clear_error_and_extracts_nothing(kind: str, how: str
     assert f"dvc repro -f download@{kind}" in message, message
     assert sorted((tmp_path / "raw").rglob("*")) == [archive.parent, archive]
     assert not (tmp_path / "prepared").exists() or not any((tmp_path / "prepared").rglob("*"))
+
+
+# --- 7. a stage that fails under DVC ----------------------------------------------------
+
+
+def test_the_error_line_says_how_to_restore_outputs_only_under_dvc(monkeypatch, capsys):
+    """DVC deleted the stage's outputs before running it: the one line names the fix."""
+    from stages.core import io as stage_io
+
+    def failing(argv: list[str]) -> None:
+        raise StageError("params.yaml: tasks.airline: wrong")
+
+    monkeypatch.delenv("DVC_STAGE", raising=False)
+    for stage, hint in ((None, ""), ("prepare@airline", "`dvc checkout prepare@airline`")):
+        if stage:
+            monkeypatch.setenv("DVC_STAGE", stage)
+        with pytest.raises(SystemExit) as stopped:
+            stage_io.run_stage(failing)
+        err = capsys.readouterr().err
+        assert stopped.value.code == 1 and err.count("\n") == 1
+        assert err.startswith("error: params.yaml: tasks.airline: wrong")
+        assert hint in err and ("dvc checkout" in err) == bool(stage), err
+
+
+def break_params(repo: Path, stage: str) -> None:
+    """A wrong sha256 for the download, a look-back longer than the series for prepare."""
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    if stage.startswith("download"):
+        params["datasets"][TASK]["files"][0]["sha256"] = "0" * 64
+    else:
+        params["tasks"][TASK]["window"]["lookback"] = 100_000
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize(
+    ("stage", "out"),
+    [(f"download@{TASK}", f"data/raw/{TASK}"), (f"prepare@{TASK}", f"data/prepared/{TASK}")],
+)
+def test_a_failed_stage_loses_its_outputs_and_dvc_checkout_restores_them(
+    repo: Path, stage: str, out: str
+):
+    """DVC deletes a stage's outputs before its command runs, so a stage that fails
+    leaves none: the error line under DVC names `dvc checkout <stage>`, which restores
+    them byte for byte from the cache (dvc.lock still records the last good run)."""
+    reference, params = files_under(repo, [out]), (repo / "params.yaml").read_bytes()
+    break_params(repo, stage)
+    failed = sh([*DVC, "repro", "-s", stage], repo, ok=False)
+    lines = [line for line in failed.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1 and lines[0].endswith(
+        f"`dvc checkout {stage}` restores those of its last successful run from the cache.)"
+    ), failed
+    assert not files_under(repo, [out]), files_under(repo, [out]).keys()  # none left
+    sh([*DVC, "checkout", stage], repo)
+    assert files_under(repo, [out]) == reference
+    (repo / "params.yaml").write_bytes(params)
+    assert_clean(repo)

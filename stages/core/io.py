@@ -72,8 +72,6 @@ def section(params: dict[str, Any], group: str, key: str) -> dict[str, Any]:
     return entries[key]
 
 
-
-
 def require(entry: dict[str, Any], key: str, where: str) -> Any:
     """Fetch a mandatory param, naming its full path when it is missing."""
     if key not in entry or entry[key] is None:
@@ -212,10 +210,36 @@ def unavailable(directory: Path | str) -> str | None:
     return json.loads(path.read_text(encoding="utf-8"))["unavailable"]
 
 
+def dvc_stage() -> str | None:
+    """The stage DVC is running this process for (`prepare@sunspots`), None outside DVC.
+
+    DVC (3.x, dvc/stage/run.py) sets DVC_STAGE to the stage's name and DVC_ROOT to the
+    repository for every command it runs, `dvc repro` and `dvc exp run` alike.
+    """
+    return os.environ.get("DVC_STAGE") or None
+
+
+def restore_hint() -> str:
+    """What to append to a stage's error line under DVC: how to get its old outputs back.
+
+    DVC deletes a stage's outputs before running its command, so a stage that fails (a
+    wrong sha256, a bad param) leaves none: the raw file that passed its checksum yesterday,
+    or data/prepared/<task>, is gone. dvc.lock still names them, and the cache holds them.
+    """
+    stage = dvc_stage()
+    if stage is None:
+        return ""
+    return (
+        f" (DVC deleted the outputs of {stage} before running it; `dvc checkout {stage}` "
+        "restores those of its last successful run from the cache.)"
+    )
+
+
 def run_stage(main: Callable[[list[str]], None]) -> None:
-    """Run a stage's main, turning StageError into one clear line and exit code 1."""
+    """Run a stage's main, turning StageError into one clear line and exit code 1; under
+    DVC the line also says how to restore the outputs DVC deleted (`restore_hint`)."""
     try:
         main(sys.argv[1:])
     except StageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}{restore_hint()}", file=sys.stderr)
         sys.exit(1)
