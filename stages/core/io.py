@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sys
 import tempfile
 import zipfile
@@ -235,9 +236,41 @@ def restore_hint() -> str:
     )
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def set_parent_death_signal(signum: int) -> bool:
+    """prctl(PR_SET_PDEATHSIG, signum) through libc; False where it is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def die_with_parent() -> None:
+    """Have Linux send this process SIGTERM when its parent dies (no-op elsewhere).
+
+    Killing only `dvc` (kill -9 of its PID, not of its process group) would otherwise leave
+    the stage running as an orphan, still writing outputs, while a `dvc repro` started at
+    once runs the same stage beside it. Linux sends the signal when the thread that
+    started this process ends; DVC starts commands from its main thread. A parent that
+    died before the prctl call sends nothing: os.getppid() has changed, so end now.
+    """
+    parent = os.getppid()
+    if set_parent_death_signal(signal.SIGTERM) and os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def run_stage(main: Callable[[list[str]], None]) -> None:
     """Run a stage's main, turning StageError into one clear line and exit code 1; under
-    DVC the line also says how to restore the outputs DVC deleted (`restore_hint`)."""
+    DVC the line also says how to restore the outputs DVC deleted (`restore_hint`). The
+    stage ends with its parent (`die_with_parent`)."""
+    die_with_parent()
     try:
         main(sys.argv[1:])
     except StageError as exc:
