@@ -414,3 +414,124 @@ def test_bad_archive_is_one_clear_error_and_extracts_nothing(kind: str, how: str
     assert f"dvc repro -f download@{kind}" in message, message
     assert sorted((tmp_path / "raw").rglob("*")) == [archive.parent, archive]
     assert not (tmp_path / "prepared").exists() or not any((tmp_path / "prepared").rglob("*"))
+
+
+# --- 7. a stage that fails under DVC ----------------------------------------------------
+
+
+def test_the_error_line_says_how_to_restore_outputs_only_under_dvc(monkeypatch, capsys):
+    """DVC deleted the stage's outputs before running it: the one line names the fix."""
+    from stages.core import io as stage_io
+
+    def failing(argv: list[str]) -> None:
+        raise StageError("params.yaml: tasks.airline: wrong")
+
+    monkeypatch.setattr(stage_io, "set_parent_death_signal", lambda signum: False)
+    monkeypatch.delenv("DVC_STAGE", raising=False)
+    for stage, hint in ((None, ""), ("prepare@airline", "`dvc checkout prepare@airline`")):
+        if stage:
+            monkeypatch.setenv("DVC_STAGE", stage)
+        with pytest.raises(SystemExit) as stopped:
+            stage_io.run_stage(failing)
+        err = capsys.readouterr().err
+        assert stopped.value.code == 1 and err.count("\n") == 1
+        assert err.startswith("error: params.yaml: tasks.airline: wrong")
+        assert hint in err and ("dvc checkout" in err) == bool(stage), err
+
+
+def break_params(repo: Path, stage: str) -> None:
+    """A wrong sha256 for the download, a look-back longer than the series for prepare."""
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    if stage.startswith("download"):
+        params["datasets"][TASK]["files"][0]["sha256"] = "0" * 64
+    else:
+        params["tasks"][TASK]["window"]["lookback"] = 100_000
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize(
+    ("stage", "out"),
+    [(f"download@{TASK}", f"data/raw/{TASK}"), (f"prepare@{TASK}", f"data/prepared/{TASK}")],
+)
+def test_a_failed_stage_loses_its_outputs_and_dvc_checkout_restores_them(
+    repo: Path, stage: str, out: str
+):
+    """DVC deletes a stage's outputs before its command runs, so a stage that fails
+    leaves none: the error line under DVC names `dvc checkout <stage>`, which restores
+    them byte for byte from the cache (dvc.lock still records the last good run)."""
+    reference, params = files_under(repo, [out]), (repo / "params.yaml").read_bytes()
+    break_params(repo, stage)
+    failed = sh([*DVC, "repro", "-s", stage], repo, ok=False)
+    lines = [line for line in failed.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1 and lines[0].endswith(
+        f"`dvc checkout {stage}` restores those of its last successful run from the cache.)"
+    ), failed
+    assert not files_under(repo, [out]), files_under(repo, [out]).keys()  # none left
+    sh([*DVC, "checkout", stage], repo)
+    assert files_under(repo, [out]) == reference
+    (repo / "params.yaml").write_bytes(params)
+    assert_clean(repo)
+
+
+# --- 8. only the `dvc` process killed ---------------------------------------------------
+
+STAGE_LIKE = """
+import os, sys, time
+from pathlib import Path
+from stages.core.io import run_stage
+
+def main(argv):
+    Path(argv[0]).write_text(str(os.getpid()))
+    time.sleep(120)
+
+run_stage(main)
+"""
+LAUNCHER = """
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]])
+time.sleep(120)
+"""
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie nobody has reaped yet counts as ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+@pytest.mark.pipeline
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux only")
+def test_a_stage_ends_when_its_parent_is_killed(tmp_path: Path):
+    """As `kill -9 <pid of dvc>` does: the parent dies, its stage must not run on as an
+    orphan beside the next `dvc repro` (io.run_stage asks Linux for SIGTERM then)."""
+    pid_file, env = tmp_path / "stage.pid", {**environment(), "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-c", LAUNCHER, STAGE_LIKE, str(pid_file)]
+    parent = start(cmd, tmp_path, tmp_path / "launcher.log", env)
+    try:
+        assert wait_for(lambda: pid_file.is_file() and pid_file.read_text() != "", parent)
+        stage = int(pid_file.read_text())
+        os.kill(parent.pid, signal.SIGKILL)  # the parent only, not its process group
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 5
+        while running(stage) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not running(stage), "the stage runs on after its parent was killed"
+    finally:
+        kill9(parent)  # the process group: a stage left running is ended here
+
+
+def test_a_stage_whose_parent_died_before_prctl_ends_at_once(monkeypatch):
+    """The parent can die just before prctl: no signal will come then, so the stage
+    sees that os.getppid() changed and sends itself the SIGTERM."""
+    from stages.core import io as stage_io
+
+    parents, sent = iter([4242, 1]), []
+    monkeypatch.setattr(stage_io, "set_parent_death_signal", lambda signum: True)
+    monkeypatch.setattr(stage_io.os, "getppid", lambda: next(parents))
+    monkeypatch.setattr(stage_io.os, "kill", lambda pid, signum: sent.append((pid, signum)))
+    stage_io.die_with_parent()
+    assert sent == [(os.getpid(), signal.SIGTERM)]

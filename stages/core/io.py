@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sys
 import tempfile
 import zipfile
@@ -70,8 +71,6 @@ def section(params: dict[str, Any], group: str, key: str) -> dict[str, Any]:
             f"Add it to {PARAMS_FILE} or pick a known one."
         )
     return entries[key]
-
-
 
 
 def require(entry: dict[str, Any], key: str, where: str) -> Any:
@@ -212,10 +211,68 @@ def unavailable(directory: Path | str) -> str | None:
     return json.loads(path.read_text(encoding="utf-8"))["unavailable"]
 
 
+def dvc_stage() -> str | None:
+    """The stage DVC is running this process for (`prepare@sunspots`), None outside DVC.
+
+    DVC (3.x, dvc/stage/run.py) sets DVC_STAGE to the stage's name and DVC_ROOT to the
+    repository for every command it runs, `dvc repro` and `dvc exp run` alike.
+    """
+    return os.environ.get("DVC_STAGE") or None
+
+
+def restore_hint() -> str:
+    """What to append to a stage's error line under DVC: how to get its old outputs back.
+
+    DVC deletes a stage's outputs before running its command, so a stage that fails (a
+    wrong sha256, a bad param) leaves none: the raw file that passed its checksum yesterday,
+    or data/prepared/<task>, is gone. dvc.lock still names them, and the cache holds them.
+    """
+    stage = dvc_stage()
+    if stage is None:
+        return ""
+    return (
+        f" (DVC deleted the outputs of {stage} before running it; `dvc checkout {stage}` "
+        "restores those of its last successful run from the cache.)"
+    )
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def set_parent_death_signal(signum: int) -> bool:
+    """prctl(PR_SET_PDEATHSIG, signum) through libc; False where it is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def die_with_parent() -> None:
+    """Have Linux send this process SIGTERM when its parent dies (no-op elsewhere).
+
+    Killing only `dvc` (kill -9 of its PID, not of its process group) would otherwise leave
+    the stage running as an orphan, still writing outputs, while a `dvc repro` started at
+    once runs the same stage beside it. Linux sends the signal when the thread that
+    started this process ends; DVC starts commands from its main thread. A parent that
+    died before the prctl call sends nothing: os.getppid() has changed, so end now.
+    """
+    parent = os.getppid()
+    if set_parent_death_signal(signal.SIGTERM) and os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def run_stage(main: Callable[[list[str]], None]) -> None:
-    """Run a stage's main, turning StageError into one clear line and exit code 1."""
+    """Run a stage's main, turning StageError into one clear line and exit code 1; under
+    DVC the line also says how to restore the outputs DVC deleted (`restore_hint`). The
+    stage ends with its parent (`die_with_parent`)."""
+    die_with_parent()
     try:
         main(sys.argv[1:])
     except StageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}{restore_hint()}", file=sys.stderr)
         sys.exit(1)

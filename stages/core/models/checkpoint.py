@@ -11,6 +11,7 @@ stages/core/models/fit.py drives these; nothing here runs a training.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -176,14 +177,15 @@ class Checkpoint:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def load_checkpoint(path: Path, strategy=None):
-    """The checkpointed model; under a strategy its variables must be created in its scope."""
-    import keras
+def restore_checkpoint(model, path: Path, strategy=None) -> None:
+    """Load a checkpoint's weights and optimizer state into `model`, built afresh.
 
-    from stages.core.models.distribute import multi_worker_fixes
-
-    if strategy is None:
-        return keras.models.load_model(path)
-    with strategy.scope():
-        model = keras.models.load_model(path)
-    return multi_worker_fixes(model, strategy)
+    Not keras.models.load_model: a loaded model's layers each get a dtype policy object of
+    their own where a built one's share one, so the loaded model's config.json lacks the
+    `shared_object_id` tags and its model.keras would differ from an uninterrupted run's
+    (same weights, other bytes, another DVC hash). Building the optimizer's variables first
+    is what load_model does too (compile_from_config); under a strategy, in its scope.
+    """
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model.optimizer.build(model.trainable_variables)
+    model.load_weights(path)

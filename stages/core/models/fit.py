@@ -49,8 +49,8 @@ from stages.core.models.checkpoint import (
     LOGS_DIR,
     Checkpoint,
     fingerprint,
-    load_checkpoint,
     reseed,
+    restore_checkpoint,
     save_keras,
     set_determinism,
     times_log,
@@ -84,7 +84,8 @@ def fit(
     arguments for epoch k, `validation` the held-out data (or None), `stateful` whether
     layer states are reset before each epoch. `on_epoch(model, epoch)` runs after each
     epoch (e.g. printing a text sample). `strategy` (train.distribute, None for none) is the
-    tf.distribute strategy the model was built under; a resumed model is loaded in its scope.
+    tf.distribute strategy the model was built under. A resumed run loads the checkpoint's
+    weights and optimizer state into `model` as built (see `restore_checkpoint`).
     """
     from dvclive.utils import standardize_metric_name
 
@@ -98,7 +99,7 @@ def fit(
     every = float(cfg.get("checkpoint_every", 30))
     state, best_weights = checkpoint.load(), None
     if state:
-        model = load_checkpoint(checkpoint.folder / state["last"], strategy)
+        restore_checkpoint(model, checkpoint.folder / state["last"], strategy)
         best_weights = checkpoint.best_weights(state)
         print(f"resuming from {checkpoint.folder} after epoch {state['epoch']}")
     else:
