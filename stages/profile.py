@@ -48,6 +48,8 @@ def dump(profile: str, overrides: list[str], output: Path, conf_dir: Path) -> No
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from stages.composition import CompositionError
+
     try:
         compose_and_dump(
             output,
@@ -61,46 +63,16 @@ def dump(profile: str, overrides: list[str], output: Path, conf_dir: Path) -> No
         raise StageError(
             f"{conf_dir}/ (profile {profile}): {exc}. Fix the value and re-run."
         ) from exc
-    except HydraException as exc:  # an override Hydra cannot apply: say which and why
-        lines = override_problems(profile, overrides, output, conf_dir) or [str(exc)]
+    except CompositionError as exc:  # the schema's lines (hydra_plugins/rnn_checks.py)
         raise StageError(
-            "\n".join(f"{conf_dir}/ (profile {profile}): {line}" for line in lines)
+            "\n".join(f"{conf_dir}/ (profile {profile}): {line}" for line in exc.lines)
             + f"\nNothing was composed; {PARAMS_FILE} was left as it was."
         ) from exc
-
-
-def override_problems(
-    profile: str, overrides: list[str], output: Path, conf_dir: Path
-) -> list[str]:
-    """One line per `key=value` override whose key the composed profile lacks: a key the
-    schema knows but conf/ leaves unset needs Hydra's leading `+`; any other is a typo,
-    with the closest key as at any unknown key in conf/ (stages/core/config/messages.py)."""
-    import difflib
-
-    from stages.core.config.messages import allowed_keys
-    from stages.core.config.schema import Params
-
-    dump(profile, [], output, conf_dir)  # the profile alone, to look the keys up in
-    tree = yaml.safe_load(Path(output).read_text(encoding="utf-8"))
-    out = []
-    for override in overrides:
-        key, sep, value = override.partition("=")
-        if not sep or key.startswith(("+", "~")):
-            continue
-        parts, node, depth = key.split("."), tree, 0
-        while depth < len(parts) and isinstance(node, dict) and parts[depth] in node:
-            node, depth = node[parts[depth]], depth + 1
-        if depth == len(parts) or not isinstance(node, dict):
-            continue  # present (the error is elsewhere) or below a value
-        at, missing = ".".join(parts[: depth + 1]), parts[depth]
-        known = sorted({*node, *allowed_keys(Params, tuple(parts[:depth]))})
-        if missing in known and depth == len(parts) - 1:
-            out.append(f"{at}: not set in conf/, so it cannot be overridden; add it: +{override}")
-            continue
-        close = difflib.get_close_matches(missing, known, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known)}"
-        out.append(f"{at}: unknown key ({hint})")
-    return out
+    except HydraException as exc:  # any other: Hydra's own words, without the traceback
+        raise StageError(
+            f"{conf_dir}/ (profile {profile}): {exc}\n"
+            f"Nothing was composed; {PARAMS_FILE} was left as it was."
+        ) from exc
 
 
 def main(argv: list[str]) -> None:
