@@ -1,7 +1,10 @@
 """Write params.yaml for a profile, composed from conf/ exactly as `dvc exp run` does.
 
-`dvc exp run -S profile=smoke` is the usual way to switch; this command is for plain
-`dvc repro` workflows and for tests: `python -m stages.profile smoke [key=value ...]`.
+`python -m stages.profile smoke [key=value ...]` writes params.yaml and makes the profile
+stick: `dvc exp run` recomposes params.yaml from conf/, so the command also sets
+hydra.config_name in .dvc/config.local to the profile's entry file (conf/<profile>.yaml)
+and a later plain `dvc exp run` composes the same profile; `python -m stages.profile
+default` unsets it. `dvc exp run -S profile=smoke` switches one experiment only.
 """
 
 from __future__ import annotations
@@ -13,7 +16,14 @@ import yaml
 from stages.core.io import PARAMS_FILE, StageError, atomic_path, run_stage
 
 CONF_DIR = Path("conf")
+DVC_DIR = Path(".dvc")
 PROFILES = ("default", "smoke", "paper", "seeds", "full")
+
+
+def config_name(profile: str) -> str:
+    """The file Hydra composes the profile from: conf/config.yaml (whose defaults pick the
+    default profile) or conf/<profile>.yaml (config.yaml with the profile overridden)."""
+    return "config" if profile == "default" else profile
 
 
 def compose(
@@ -48,59 +58,31 @@ def dump(profile: str, overrides: list[str], output: Path, conf_dir: Path) -> No
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from stages.composition import CompositionError
+
     try:
         compose_and_dump(
             output,
             str(Path(conf_dir).resolve()),
             None,
-            "config",
+            config_name(profile),  # what `dvc exp run` composes after remember(profile)
             str(Path.cwd()),  # hydra.plugins_path as `dvc exp run` has it: hydra_plugins/ here
-            [f"profile={profile}", *overrides],
+            overrides,
         )
     except OmegaConfBaseException as exc:  # e.g. seeds: [1, 1] in the run-list resolver
         raise StageError(
             f"{conf_dir}/ (profile {profile}): {exc}. Fix the value and re-run."
         ) from exc
-    except HydraException as exc:  # an override Hydra cannot apply: say which and why
-        lines = override_problems(profile, overrides, output, conf_dir) or [str(exc)]
+    except CompositionError as exc:  # the schema's lines (hydra_plugins/rnn_checks.py)
         raise StageError(
-            "\n".join(f"{conf_dir}/ (profile {profile}): {line}" for line in lines)
+            "\n".join(f"{conf_dir}/ (profile {profile}): {line}" for line in exc.lines)
             + f"\nNothing was composed; {PARAMS_FILE} was left as it was."
         ) from exc
-
-
-def override_problems(
-    profile: str, overrides: list[str], output: Path, conf_dir: Path
-) -> list[str]:
-    """One line per `key=value` override whose key the composed profile lacks: a key the
-    schema knows but conf/ leaves unset needs Hydra's leading `+`; any other is a typo,
-    with the closest key as at any unknown key in conf/ (stages/core/config/messages.py)."""
-    import difflib
-
-    from stages.core.config.messages import allowed_keys
-    from stages.core.config.schema import Params
-
-    dump(profile, [], output, conf_dir)  # the profile alone, to look the keys up in
-    tree = yaml.safe_load(Path(output).read_text(encoding="utf-8"))
-    out = []
-    for override in overrides:
-        key, sep, value = override.partition("=")
-        if not sep or key.startswith(("+", "~")):
-            continue
-        parts, node, depth = key.split("."), tree, 0
-        while depth < len(parts) and isinstance(node, dict) and parts[depth] in node:
-            node, depth = node[parts[depth]], depth + 1
-        if depth == len(parts) or not isinstance(node, dict):
-            continue  # present (the error is elsewhere) or below a value
-        at, missing = ".".join(parts[: depth + 1]), parts[depth]
-        known = sorted({*node, *allowed_keys(Params, tuple(parts[:depth]))})
-        if missing in known and depth == len(parts) - 1:
-            out.append(f"{at}: not set in conf/, so it cannot be overridden; add it: +{override}")
-            continue
-        close = difflib.get_close_matches(missing, known, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known)}"
-        out.append(f"{at}: unknown key ({hint})")
-    return out
+    except HydraException as exc:  # any other: Hydra's own words, without the traceback
+        raise StageError(
+            f"{conf_dir}/ (profile {profile}): {exc}\n"
+            f"Nothing was composed; {PARAMS_FILE} was left as it was."
+        ) from exc
 
 
 def main(argv: list[str]) -> None:
@@ -110,6 +92,28 @@ def main(argv: list[str]) -> None:
         )
     compose(argv[0], argv[1:])
     print(f"wrote {PARAMS_FILE} for profile {argv[0]}")
+    if remember(argv[0]):
+        print(f"a plain `dvc exp run` composes profile {argv[0]} too (.dvc/config.local)")
+
+
+def remember(profile: str, dvc_dir: Path = DVC_DIR) -> bool:
+    """Point DVC's Hydra composition at the profile (hydra.config_name in config.local, not
+    committed), so that a plain `dvc exp run` keeps it instead of recomposing the default
+    profile from conf/ (49 trainings). Only the command line does this, never compose():
+    tests compose freely. Outside a DVC repository (no .dvc/) there is nothing to set."""
+    if not dvc_dir.is_dir():
+        return False
+    from dvc.config import Config
+
+    with Config(dvc_dir=str(dvc_dir)).edit("local") as conf:
+        hydra = conf.setdefault("hydra", {})
+        if profile == "default":
+            hydra.pop("config_name", None)
+        else:
+            hydra["config_name"] = config_name(profile)
+        if not hydra:
+            del conf["hydra"]
+    return True
 
 
 if __name__ == "__main__":

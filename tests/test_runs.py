@@ -68,6 +68,10 @@ def test_composition_recomputes_the_runs_from_an_override(tmp_path):
             "tasks.sunspots_monthy.window.lookback=10",
             "tasks.sunspots_monthy: unknown key (did you mean 'sunspots_monthly'?)",
         ),
+        (  # Hydra's hint followed: composes, and the schema's check refuses the tree
+            "+tasks.sunspots_monthly.window.lookbak=10",
+            "tasks.sunspots_monthly.window.lookbak: unknown key (did you mean 'lookback'?)",
+        ),
         (
             "tasks.sunspots_monthly.missing=drop",
             "tasks.sunspots_monthly.missing: not set in conf/, so it cannot be overridden; "
@@ -77,7 +81,9 @@ def test_composition_recomputes_the_runs_from_an_override(tmp_path):
 )
 def test_a_bad_override_is_one_line_and_composes_nothing(tmp_path, override, line):
     """Issue #23 item 8: Hydra's 'Could not override' (and its traceback) becomes the
-    schema's line: the key path and the closest key, or how to add a key conf/ lacks."""
+    schema's line: the key path and the closest key, or how to add a key conf/ lacks; a
+    `+key` the schema does not know fails the composition with the same line
+    (stages/composition.py, installed by hydra_plugins/rnn_checks.py)."""
     out = tmp_path / "params.yaml"
     out.write_text("before\n", encoding="utf-8")
     with pytest.raises(StageError) as err:

@@ -276,7 +276,8 @@ def test_schema_does_not_import_tensorflow():
 
 
 def test_a_variant_without_task_fails_while_composing(tmp_path):
-    """The run list is computed while composing (stages/core/config/runs.py): without a task DVC
-    would interpolate data/prepared/None, so the resolver stops first, with one line."""
-    with pytest.raises(StageError, match=r"variant 'dji-gru' has no `task`"):
+    """Without a task DVC would interpolate data/prepared/None: the schema's check at
+    composition (stages/composition.py) stops it first, before the run-list resolver
+    (stages/core/config/runs.py, which refuses it too) or anything is written."""
+    with pytest.raises(StageError, match=r"variants\.dji-gru\.task: is required but missing"):
         compose("smoke", ["~variants.dji-gru.task"], output=tmp_path / "params.yaml")
