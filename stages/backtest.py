@@ -60,7 +60,7 @@ def load_history(task: str, cfg: Task, prepared: Path) -> History:
 
 def networks(task: str, cfg: Task, seeds: list[int], models: Path, history: History) -> list:
     """Every trained variant of the task as a forecaster (hybrids with their ARIMA base)."""
-    from stages.core.models.hybrid import base_paths
+    from stages.core.models.hybrid import base_paths, classical_spec
 
     out = []
     task_dict = {"seeds": cfg.seeds}
@@ -68,7 +68,8 @@ def networks(task: str, cfg: Task, seeds: list[int], models: Path, history: Hist
         hybrid = next(iter(runs.values())).get("hybrid")
         base = None
         if hybrid:
-            spec = next(s for s in cfg.classical if s.name == hybrid)
+            specs = [s.model_dump() for s in cfg.classical]
+            spec = classical_spec(specs, hybrid, f"variants.{name}")
 
             def base(h, origins, horizon, spec=spec, name=name):
                 return base_paths(

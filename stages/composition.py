@@ -17,7 +17,7 @@ from typing import Any
 from dvc.exceptions import DvcException
 from hydra.errors import ConfigCompositionException
 
-COMPUTED = ("runs", "text_runs", "backtests")  # the resolvers' lists: derived, not yet resolved here
+COMPUTED = ("runs", "text_runs", "backtests")  # the resolvers' lists, not resolved yet
 FIX = "Fix conf/ or the override and re-run; nothing was composed or run."
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+NAIVE_BASE = "naive"  # `hybrid: naive`: the network forecasts the change from the last value
+
 
 def task_seeds(seeds: list[int], task_cfg: dict[str, Any] | None) -> list[int]:
     """The seeds a task trains: the first `tasks.<task>.seeds` of the list, or all of them.
@@ -80,9 +82,10 @@ def hybrid_base(name: str, variant: dict, task: str, task_cfg: dict) -> dict | N
     """A hybrid variant's classical model (`variants.<v>.hybrid` names an entry of the
     task's `classical:` list), copied into its runs: the training stage then depends on
     that entry and the task's `window` only, so a title or another baseline's edit does
-    not retrain it. None for a plain network."""
+    not retrain it. None for a plain network and for `hybrid: naive` (a network on the
+    residuals of persistence, which needs no entry)."""
     hybrid = variant.get("hybrid")
-    if not hybrid:
+    if not hybrid or hybrid == NAIVE_BASE:
         return None
     spec = classical_entry(task_cfg.get("classical"), hybrid)
     if spec is None:

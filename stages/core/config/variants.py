@@ -232,7 +232,8 @@ class Variant(Strict):
     reverse: bool = False
     """Feed each input window in reversed time order."""
     hybrid: str | None = None
-    """A name of the task's `classical:` list: the network learns that model's residuals."""
+    """A name of the task's `classical:` list: the network learns that model's residuals;
+    naive: it learns the change from the last observed value (a residual on persistence)."""
     model: Model
     """The network's layers and head."""
     train: Train

@@ -20,14 +20,18 @@ from __future__ import annotations
 import numpy as np
 
 from stages.core.baselines import classical
+from stages.core.config.runs import NAIVE_BASE
 from stages.core.data.transforms import Transform
 from stages.core.io import StageError
 
 
-def classical_spec(specs: list[dict] | None, name: str, where: str) -> dict:
-    """The task's `classical:` entry called `name`, or an error naming the params key."""
+def classical_spec(specs: list | None, name: str, where: str) -> dict | str:
+    """The task's `classical:` entry called `name` ("naive" for persistence), or an error
+    naming the params key."""
     from stages.core.config.runs import classical_entry, classical_names
 
+    if name == NAIVE_BASE:
+        return NAIVE_BASE
     spec = classical_entry(specs, name)
     if spec is not None:
         return spec
@@ -52,12 +56,19 @@ def base_in_model_space(
     observed: np.ndarray,
     positions: dict[str, np.ndarray],
     fit_stop: int,
-    spec: dict,
+    spec: dict | str,
     where: str,
 ) -> dict[str, np.ndarray]:
     """{split: classical forecast in the task's model space} at each split's positions
-    (flat). The network's target is y - this; its forecast is this + network output."""
+    (flat). The network's target is y - this; its forecast is this + network output.
+    `spec` "naive": persistence, the last observed value (no fit)."""
     parts = {k: np.asarray(v, dtype=np.int64).reshape(-1) for k, v in positions.items()}
+    if spec == NAIVE_BASE:
+        return {
+            split: transform.target_to_model(observed[pos - 1], observed, pos) if len(pos) else
+            pos.astype(np.float64)
+            for split, pos in parts.items()
+        }  # fmt: skip
     everything = np.unique(np.concatenate([p for p in parts.values() if len(p)]))
     first_valid = transform.difference  # a difference needs the value `difference` back
     if everything[0] < 1 + first_valid:
@@ -99,7 +110,9 @@ def residual_feeds(
 
     if window.get("layout", "sliding") != "sliding" or int(window.get("horizon", 1)) != 1:
         raise StageError(f"params.yaml: {where}.hybrid needs a sliding layout with horizon 1.")
-    if spec is None:  # runs.<run> composed before the variant became a hybrid
+    if variant.get("hybrid") == NAIVE_BASE:
+        spec = NAIVE_BASE
+    elif spec is None:  # runs.<run> composed before the variant became a hybrid
         raise StageError(
             f"params.yaml: {where}.hybrid is set but runs lack its classical entry; "
             "recompose params.yaml (python -m stages.profile <profile>) and re-run."
@@ -130,9 +143,13 @@ def base_paths(
     spec: dict, horizon: int, where: str,
 ) -> np.ndarray:  # fmt: skip
     """(n, H) model-space forecasts of the classical base from each origin, parameters
-    estimated on observed[:fit_stop]: what a direct H-step hybrid's network adds to."""
-    model = classical.parse(spec, f"{where}.hybrid")
+    estimated on observed[:fit_stop] (persistence for "naive"): what a direct H-step
+    hybrid's network adds to."""
     observed = np.asarray(observed, dtype=np.float64)
+    if spec == NAIVE_BASE:
+        path = np.repeat(observed[origins][:, None], horizon, axis=1)
+        return transform.path_to_model(path, observed, origins)
+    model = classical.parse(spec, f"{where}.hybrid")
     path = classical.paths(observed, origins, fit_stop, model, horizon, f"{where}.hybrid")
     return transform.path_to_model(path, observed, origins)
 
