@@ -231,3 +231,34 @@ def test_exp_run_adding_a_seed_trains_only_that_seed(smoke_repo):
     assert trained == {"train@airline-simple_rnn-s44"}
     metrics = json.loads((repo / "metrics" / "airline.json").read_text())
     assert sorted(metrics["models"]["airline-simple_rnn"]["test"]["seeds"]) == ["42", "43", "44"]
+
+
+def test_backtest_contract_files(smoke_repo):
+    """metrics/backtest/<task>.json for every task with a horizon (#22's contract): horizon,
+    origins, step, and per model (baselines included, named as in metrics/<task>.json)
+    rmse_by_horizon with H numbers, coverage_80, coverage_95 and mase; airline_logdiff
+    has 48 targets at step 1 and 37 at step 12, sarima_log re-estimated at every origin."""
+    repo = smoke_repo[0]
+    params = yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
+    assert set(params["backtests"]) >= {"airline_logdiff", "sunspots_monthly", "dji_logret"}
+    for task in params["backtests"]:
+        data = json.loads((repo / "metrics" / "backtest" / f"{task}.json").read_text())
+        if "unavailable" in data:
+            continue
+        task_metrics = json.loads((repo / "metrics" / f"{task}.json").read_text())
+        names = set(task_metrics["models"]) | set(task_metrics["baselines"])
+        assert data["horizon"] == params["tasks"][task]["horizon"]
+        assert data["step"] == params["tasks"][task]["backtest"].get("step", 1)
+        assert set(data["models"]) <= names | {"ridge_ar", "gradient_boosting"}
+        assert set(task_metrics["models"]) <= set(data["models"])
+        for entry in data["models"].values():
+            assert len(entry["rmse_by_horizon"]) == data["horizon"]
+            assert all(math.isfinite(x) for x in entry["rmse_by_horizon"])
+            assert 0 <= entry["coverage_80"] <= 1 and 0 <= entry["coverage_95"] <= 1
+            assert entry["mase"] > 0
+        assert (repo / "plots" / task / "backtest_fan.png").stat().st_size > 1000
+    airline = json.loads((repo / "metrics" / "backtest" / "airline_logdiff.json").read_text())
+    assert airline["origins"] == 48 and airline["refit"] == 1
+    counts = airline["models"]["sarima_log"]["count_by_horizon"]
+    assert counts[0] == 48 and counts[-1] == 37
+    assert airline["models"]["sarima_log"]["intervals"] == "model"
