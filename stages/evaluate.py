@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 
 from stages.core.baselines import classical, simple
-from stages.core.config.entry import stage_cli
+from stages.core.config.entry import stage_cli, typed
 from stages.core.config.runs import task_seeds
+from stages.core.config.schema import validated
+from stages.core.config.tasks import Task
 from stages.core.data.transforms import Transform
 from stages.core.data.windows import horizon
 from stages.core.io import (
@@ -37,7 +39,6 @@ from stages.core.io import (
     atomic_path,
     load_npz,
     model_dir,
-    require,
     trained_variants,
     unavailable,
     write_json,
@@ -97,11 +98,11 @@ class TaskData:
         return split_scores(actual_m, pred_model, actual_o, pred_orig, last, extra)
 
 
-def evaluate_baselines(data: TaskData, cfg: dict) -> tuple[dict, dict]:
+def evaluate_baselines(data: TaskData, cfg: Task) -> tuple[dict, dict]:
     """Scores and original-unit forecasts of every baseline, per split."""
     metrics: dict[str, dict] = {}
     preds: dict[str, dict] = {}
-    extra = cfg.get("extra_metrics") or []
+    extra = cfg.extra_metrics
     for split in SPLITS:
         pos = data.positions(split)
         if not len(pos):
@@ -110,11 +111,11 @@ def evaluate_baselines(data: TaskData, cfg: dict) -> tuple[dict, dict]:
             data.observed,
             pos,
             data.horizon,
-            cfg.get("season"),
+            cfg.season,
             data.meta["bounds"][0],
-            bool(cfg.get("target_observed", True)),
+            cfg.target_observed,
         )
-        if "linear_ar" in (cfg.get("extra_baselines") or []):
+        if "linear_ar" in cfg.extra_baselines:
             fc["linear_ar"] = data.to_original(split, linear_ar_forecast(data, split))
         infos = {}
         for name, (orig, info) in classical_forecasts(data, cfg, split).items():
@@ -129,10 +130,10 @@ def evaluate_baselines(data: TaskData, cfg: dict) -> tuple[dict, dict]:
     return metrics, preds
 
 
-def classical_forecasts(data: TaskData, cfg: dict, split: str) -> dict[str, tuple]:
+def classical_forecasts(data: TaskData, cfg: Task, split: str) -> dict[str, tuple]:
     """The task's statsmodels baselines, parameters estimated on the rows before the split
     (train for val, train + val for test: what the networks may use to fit and select)."""
-    specs = cfg.get("classical") or []
+    specs = cfg.classical
     if not specs or split == "train":  # fitted there: scoring it would say nothing
         return {}
     task = data.meta["task"]
@@ -208,7 +209,7 @@ def add_skill(splits: dict, base: dict, ref_name: str) -> None:
 
 
 def evaluate_variant(
-    data: TaskData, name: str, runs: dict[int, dict], models: Path, cfg: dict, base: dict,
+    data: TaskData, name: str, runs: dict[int, dict], models: Path, cfg: Task, base: dict,
     base_preds: dict,
 ) -> tuple[dict, dict]:
     """Every seed's scores, their summary over seeds with the verdict against the strongest
@@ -219,9 +220,9 @@ def evaluate_variant(
     hybrid = hybrid_base(data, cfg, next(iter(runs.values())), name)
     for seed, record in runs.items():
         per_seed[seed], preds[seed] = evaluate_model(
-            data, name, seed, record, models, cfg.get("extra_metrics") or [], hybrid
+            data, name, seed, record, models, cfg.extra_metrics, hybrid
         )
-        add_skill(per_seed[seed], base, simple.reference(cfg))
+        add_skill(per_seed[seed], base, simple.reference_name(cfg.target_observed))
 
     def diebold_mariano(split: str, best: str, ensemble: np.ndarray) -> dict:
         return compare(
@@ -233,7 +234,7 @@ def evaluate_variant(
                  diebold_mariano)  # fmt: skip
 
 
-def hybrid_base(data: TaskData, cfg: dict, record: dict, name: str) -> dict | None:
+def hybrid_base(data: TaskData, cfg: Task, record: dict, name: str) -> dict | None:
     """A hybrid variant's classical forecasts per split in model space (fitted on the
     training rows only, as in training: stages/core/models/hybrid.py); None for a plain network."""
     if not record.get("hybrid"):
@@ -241,7 +242,7 @@ def hybrid_base(data: TaskData, cfg: dict, record: dict, name: str) -> dict | No
     from stages.core.models.hybrid import base_in_model_space, classical_spec
 
     where = f"variants.{name}"
-    spec = classical_spec(cfg.get("classical"), record["hybrid"], where)
+    spec = classical_spec([c.model_dump() for c in cfg.classical], record["hybrid"], where)
     positions = {split: data.positions(split) for split in SPLITS}
     fit_stop = int(data.meta["bounds"][0])
     return base_in_model_space(data.transform, data.observed, positions, fit_stop, spec, where)
@@ -299,19 +300,21 @@ def report(task: str, models: dict, base: dict, ref_name: str) -> None:
 
 def evaluate_task(
     task: str,
-    cfg: dict,
+    cfg: Task | dict,
     seeds: list[int],
     prepared: Path = PREPARED_DIR,
     models: Path = MODELS_DIR,
     metrics_dir: Path = METRICS_DIR,
     plots_dir: Path = PLOTS_DIR,
 ) -> dict:
-    """Evaluate every trained variant of `task`; write the metrics file and prediction table."""
+    """Evaluate every trained variant of `task` (`cfg`: its config object, or the mapping
+    the schema turns into one); write the metrics file and prediction table."""
+    cfg = cfg if isinstance(cfg, Task) else validated(Task, cfg, f"tasks.{task}")
     reason = unavailable(prepared / task)
     if reason:
         return skip_task(task, metrics_dir, plots_dir)
-    variants = trained_variants(task, task_seeds(seeds, cfg), models)
-    data = TaskData(task, require(cfg, "window", f"tasks.{task}"), prepared)
+    variants = trained_variants(task, task_seeds(seeds, {"seeds": cfg.seeds}), models)
+    data = TaskData(task, cfg.window.model_dump(), prepared)
     base_metrics, base_preds = evaluate_baselines(data, cfg)
     model_metrics, model_preds = {}, {}
     for name, runs in variants.items():
@@ -321,10 +324,10 @@ def evaluate_task(
         hybrid = next(iter(runs.values())).get("hybrid")
         if hybrid:  # the results table marks it (stages/report.py)
             model_metrics[name]["test"]["hybrid"] = hybrid
-    ref_name = simple.reference(cfg)
+    ref_name = simple.reference_name(cfg.target_observed)
     result = {"models": model_metrics, "baselines": base_metrics}
     named = {**model_preds, **{f"baseline:{k}": v for k, v in base_preds.items()}}
-    table = prediction_table(data, named, int((cfg.get("plot") or {}).get("every", 1)))
+    table = prediction_table(data, named, cfg.plot.every if cfg.plot else 1)
     with atomic_path(plots_dir / task / "predictions.csv") as tmp:
         table.to_csv(tmp, index=False)
     write_json(metrics_dir / f"{task}.json", result)
@@ -346,5 +349,7 @@ def skip_task(task: str, metrics_dir: Path, plots_dir: Path) -> dict:
 
 if __name__ == "__main__":
     stage_cli(
-        "evaluate", "tasks", lambda task, cfg, params: evaluate_task(task, cfg, params["seeds"])
-    )
+        "evaluate", "tasks",
+        lambda task, _entry, params: evaluate_task(task, typed(params, "tasks", task),
+                                                   params["seeds"]),
+    )  # fmt: skip

@@ -30,6 +30,7 @@ from stages.core.io import (
     run_stage,
 )
 from stages.core.report import page
+from stages.core.report.backtests import render_backtests
 from stages.core.report.cells import fmt_p, model_label, n_seeds, verdict_cell, with_ci
 from stages.core.report.searches import EXPERIMENTS, render_searches
 from stages.core.report.targets import render_targets
@@ -42,11 +43,14 @@ TUNING = Path("docs/tuning.md")  # the mkdocs page of the tuning history
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 SEARCH_BEGIN, SEARCH_END = "<!-- searches:begin -->", "<!-- searches:end -->"
 TARGETS_BEGIN, TARGETS_END = "<!-- targets:begin -->", "<!-- targets:end -->"
+BACKTESTS = Path("docs/backtests.md")  # the mkdocs page of the rolling-origin backtests
+BACKTEST_BEGIN, BACKTEST_END = "<!-- backtests:begin -->", "<!-- backtests:end -->"
 # Where `--readme` refreshes each generated block: (file, begin marker, end marker).
 BLOCKS = (
     (README, BEGIN, END),
     (TUNING, SEARCH_BEGIN, SEARCH_END),
     (TUNING, TARGETS_BEGIN, TARGETS_END),
+    (BACKTESTS, BACKTEST_BEGIN, BACKTEST_END),
 )
 TARGETS_HEADING = "Targets met and missed"
 
@@ -165,10 +169,14 @@ def text_table(task: str, cfg: dict, metrics: dict, published: dict) -> list[str
     return lines
 
 
-def results_markdown(table: str, targets: str) -> str:
-    """results.md: the results table (render), then the targets table (render_targets)
-    under its own heading."""
-    return f"{table}\n## {TARGETS_HEADING}\n\n{targets}"
+BACKTESTS_HEADING = "Rolling-origin backtests"
+
+
+def results_markdown(table: str, targets: str, backtests: str = "") -> str:
+    """results.md: the results table (render), then the targets table (render_targets) and
+    the backtests (render_backtests) under their own headings."""
+    out = f"{table}\n## {TARGETS_HEADING}\n\n{targets}"
+    return f"{out}\n## {BACKTESTS_HEADING}\n\n{backtests}" if backtests else out
 
 
 SAMPLE_CHARS = 200
@@ -229,6 +237,8 @@ def html_page(
     targets in their own section), the searches, the figures."""
     searches = render_searches(exp_dir)
     targets = render_targets(params, metrics_dir)
+    backtests = render_backtests(params, metrics_dir)
+    targets = f"{targets}\n## {BACKTESTS_HEADING}\n\n{backtests}"
     return page.page(
         table, titles(params), plots_dir, page_path.parent, searches, targets, TARGETS_HEADING
     )
@@ -237,13 +247,17 @@ def html_page(
 def main(argv: list[str]) -> None:
     params = load_params()
     table, targets = render(params), render_targets(params)
+    backtests = render_backtests(params)
     with atomic_path(RESULTS) as tmp:
-        tmp.write_text(results_markdown(table, targets), encoding="utf-8")
+        tmp.write_text(results_markdown(table, targets, backtests), encoding="utf-8")
     with atomic_path(PAGE) as tmp:
         tmp.write_text(html_page(params, table), encoding="utf-8")
     print(f"wrote {RESULTS} and {PAGE}")
     if "--readme" in argv:
-        blocks = {BEGIN: table, SEARCH_BEGIN: render_searches(), TARGETS_BEGIN: targets}
+        blocks = {
+            BEGIN: table, SEARCH_BEGIN: render_searches(), TARGETS_BEGIN: targets,
+            BACKTEST_BEGIN: backtests,
+        }  # fmt: skip
         changed = [
             path for path, begin, end in BLOCKS if sync_readme(blocks[begin], path, begin, end)
         ]

@@ -62,4 +62,9 @@ def linear_ar(train_x: np.ndarray, train_y: np.ndarray, x: np.ndarray) -> np.nda
 
 def reference(task_cfg: dict) -> str:
     """The baseline that `skill` is measured against: naive persistence when it applies."""
-    return "naive" if task_cfg.get("target_observed", True) else "mean"
+    return reference_name(bool(task_cfg.get("target_observed", True)))
+
+
+def reference_name(target_observed: bool) -> str:
+    """naive when the target is an observed series, else the training mean."""
+    return "naive" if target_observed else "mean"
