@@ -22,7 +22,8 @@ def test_readme_and_results_md_match_the_committed_metrics(monkeypatch):
     assert block((ROOT / "README.md").read_text()) == table.strip(), (
         "README results table is stale: run `python -m stages.report --readme`"
     )
-    assert (ROOT / "results.md").read_text() == report.results_markdown(table, targets)
+    backtests = report.render_backtests(params)
+    assert (ROOT / "results.md").read_text() == report.results_markdown(table, targets, backtests)
 
 
 def test_docs_targets_block_matches_the_committed_metrics(monkeypatch):
@@ -155,7 +156,9 @@ def test_every_generated_block_has_its_markers_once_where_readme_writes_it():
         assert text.count(begin) == text.count(end) == 1, (path, begin)
         assert text.index(begin) < text.index(end), (path, begin)
     blocks = [begin for _, begin, _ in report.BLOCKS]
-    assert sorted(blocks) == sorted({report.BEGIN, report.SEARCH_BEGIN, report.TARGETS_BEGIN})
+    assert sorted(blocks) == sorted(
+        {report.BEGIN, report.SEARCH_BEGIN, report.TARGETS_BEGIN, report.BACKTEST_BEGIN}
+    )
     for begin in blocks:  # each block lives in exactly one file
         holders = [p for p in {p for p, _, _ in report.BLOCKS} if begin in (ROOT / p).read_text()]
         assert len(holders) == 1, (begin, holders)

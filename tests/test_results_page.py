@@ -135,8 +135,10 @@ def test_fresh_clone_page_has_every_figure_and_the_table_in_chromium(clone, brow
     assert set(params["tasks"]) <= first_column
     for cfg in params["text_tasks"].values():
         assert cfg["title"] in browser.find_element("id", "results").text
-    targets = browser.find_elements("css selector", "#targets table tbody tr")
+    targets = browser.find_elements("css selector", "#targets table:first-of-type tbody tr")
     assert len(targets) == len(params["targets"])  # the targets table, its own section
+    backtests = browser.find_elements("css selector", "#targets table")[1:]
+    assert len(backtests) == len(params["backtests"])  # then one backtest table per task
     screenshot(browser, tmp_path / "results.png")
     assert (tmp_path / "results.png").stat().st_size > 10_000
 
